@@ -1,0 +1,162 @@
+/**
+ * Every escaping rule of the library lives here, so that each target
+ * (supervisord's config parser, bash, Terraform's template syntax) is handled
+ * in exactly one place and tested once.
+ */
+
+/**
+ * supervisord's own `%(...)` expansions that a program command may use on
+ * purpose. Any other `%` is doubled so that supervisord reads it literally.
+ */
+const SUPERVISOR_EXPANSION =
+  /%\((?:program_name|group_name|host_node_name|here|process_num|numprocs|ENV_[A-Za-z_][A-Za-z0-9_]*)\)[-#0 +]*\d*[sd]/g;
+
+/** `%` -> `%%`: for values that supervisord must read literally. */
+export function escapePercent(value: string): string {
+  return value.replace(/%/g, "%%");
+}
+
+/** `%` -> `%%` except in supervisord's own expansions (`%(process_num)02d`, `%(here)s`...). */
+export function escapePercentKeepExpansions(value: string): string {
+  let out = "";
+  let last = 0;
+  for (const m of value.matchAll(SUPERVISOR_EXPANSION)) {
+    out += escapePercent(value.slice(last, m.index)) + m[0];
+    last = (m.index ?? 0) + m[0].length;
+  }
+  return out + escapePercent(value.slice(last));
+}
+
+/** True when the value uses one of supervisord's `%(...)` expansions. */
+export function hasSupervisorExpansion(value: string, name?: string): boolean {
+  for (const m of value.matchAll(SUPERVISOR_EXPANSION)) {
+    if (!name || m[0].startsWith(`%(${name})`)) return true;
+  }
+  return false;
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes one argument for supervisord's `command=` (split with Python's POSIX
+ * shlex). Unsafe characters are backslash-escaped one by one rather than
+ * quoted: that way no `;` or `#` is ever preceded by whitespace, which the
+ * config parser would take for the start of an inline comment.
+ */
+export function quoteSupervisorArg(arg: string): string {
+  if (arg === "") return "''";
+  if (SAFE_WORD.test(arg)) return arg;
+  let out = "";
+  let last = 0;
+  const escapeChars = (text: string) => {
+    for (const ch of text) out += /[A-Za-z0-9_@%+=:,./-]/.test(ch) ? ch : `\\${ch}`;
+  };
+  // supervisord's own expansions stay readable and working.
+  for (const m of arg.matchAll(SUPERVISOR_EXPANSION)) {
+    escapeChars(arg.slice(last, m.index));
+    out += m[0];
+    last = (m.index ?? 0) + m[0].length;
+  }
+  escapeChars(arg.slice(last));
+  return out;
+}
+
+/** Renders an argv as a supervisord `command=` value (before `%` escaping). */
+export function supervisorCommandLine(argv: readonly string[]): string {
+  return argv.map(quoteSupervisorArg).join(" ");
+}
+
+/** Single-quotes a word for bash: the result is always exactly one literal word. */
+export function shellQuote(value: string): string {
+  if (value !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Renders supervisord's `environment=` value: every value double-quoted, `%`
+ * doubled. Values with quotes, backslashes or control characters must have
+ * been rejected by validation (supervisord 4.2 mangles them).
+ */
+export function supervisorEnvironment(env: Readonly<Record<string, string>>): string {
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}="${escapePercent(env[k])}"`)
+    .join(",");
+}
+
+/**
+ * Escapes Terraform's template sequences so that text reaches the host
+ * literally: `${` -> `$${` and `%{` -> `%%{`. cdktf does not do this itself.
+ */
+export function escapeTerraformTemplate(value: string): string {
+  return value.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+}
+
+/**
+ * A heredoc delimiter that does not occur as a line of the content, so the
+ * content is written byte for byte by `cat <<'DELIM'`.
+ */
+export function heredocDelimiter(content: string, base = "JAWS_DEPLOY_EOF"): string {
+  const lines = new Set(content.split("\n"));
+  let delim = base;
+  for (let i = 1; lines.has(delim); i++) delim = `${base}_${i}`;
+  return delim;
+}
+
+/**
+ * Splits a command line the way supervisord does (Python `shlex.split`, POSIX
+ * mode, no comments), so a string command and an argv mean the same thing.
+ * Returns undefined for an unterminated quote or a trailing backslash.
+ */
+export function shlexSplit(line: string): string[] | undefined {
+  const out: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i];
+    if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+      i++;
+    } else if (ch === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) return undefined;
+      cur += line.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (ch === '"') {
+      i++;
+      let closed = false;
+      while (i < line.length) {
+        const c = line[i];
+        if (c === '"') {
+          closed = true;
+          i++;
+          break;
+        }
+        if (c === "\\" && i + 1 < line.length && (line[i + 1] === '"' || line[i + 1] === "\\")) {
+          cur += line[i + 1];
+          i += 2;
+        } else {
+          cur += c;
+          i++;
+        }
+      }
+      if (!closed) return undefined;
+      inWord = true;
+    } else if (ch === "\\") {
+      if (i + 1 >= line.length) return undefined;
+      cur += line[i + 1];
+      inWord = true;
+      i += 2;
+    } else {
+      cur += ch;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}

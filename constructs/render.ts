@@ -1,0 +1,290 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Handlebars from "handlebars";
+import {
+  escapePercent,
+  escapePercentKeepExpansions,
+  heredocDelimiter,
+  shellQuote,
+  supervisorCommandLine,
+  supervisorEnvironment,
+} from "./escape";
+import type { InstanceModel } from "./instance-model";
+import type { ServiceModel } from "./service-model";
+import { assertValid } from "./validate";
+import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "./values";
+
+const TEMPLATE_DIR = join(__dirname, "..", "templates");
+
+// One Handlebars environment, HTML escaping off: every escape is explicit (escape.ts).
+const hbs = Handlebars.create();
+hbs.registerHelper("q", (v: unknown) => shellQuote(String(v)));
+hbs.registerHelper("pct", (v: unknown) => escapePercent(String(v)));
+hbs.registerHelper("bool", (v: unknown) => renderBoolean(Boolean(v)));
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+function template(name: string): Handlebars.TemplateDelegate {
+  let t = compiled.get(name);
+  if (!t) {
+    t = hbs.compile(readFileSync(join(TEMPLATE_DIR, name), "utf8"), { noEscape: true, strict: true });
+    compiled.set(name, t);
+  }
+  return t;
+}
+
+function staticFile(name: string): string {
+  return readFileSync(join(TEMPLATE_DIR, name), "utf8");
+}
+
+/** A file the deploy puts into the instance directory. */
+export interface RenderedFile {
+  /** Path relative to the instance directory. */
+  readonly path: string;
+  readonly content: string;
+  /** Octal mode, e.g. "0600". */
+  readonly mode: string;
+}
+
+/** What the deploy script on the host knows about each program. */
+export interface ProgramManifest {
+  readonly name: string;
+  readonly processes: readonly string[];
+  readonly autostart: boolean;
+  readonly oneShot: boolean;
+  readonly exitcodes: readonly number[];
+  /** Hash of the program's section and wrapper: a change restarts exactly this program. */
+  readonly fingerprint: string;
+}
+
+export interface Manifest {
+  readonly group: string;
+  /** Hash of everything but programs and group: a change restarts supervisord. */
+  readonly instance: string;
+  readonly programs: readonly ProgramManifest[];
+}
+
+export interface RenderedInstance {
+  /** Changes with any rendered file; names the deploy on the host. */
+  readonly deployId: string;
+  readonly supervisordConf: string;
+  readonly files: readonly RenderedFile[];
+  readonly manifest: Manifest;
+  /** The file uploaded by Terraform: writes every file into the staging dir and runs the deploy. */
+  readonly bundle: string;
+  /** Run by the destroy-time provisioner. */
+  readonly destroyScript: string;
+}
+
+const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
+
+/** The user name the instance's key authenticates (not a secret). */
+export function controlUser(m: InstanceModel): string {
+  return `${m.name}-${m.deployment}`;
+}
+
+export function serverUrl(m: InstanceModel): string {
+  return m.control.kind === "unix" ? `unix://${m.control.socketFile}` : `http://${m.control.host}:${m.control.port}`;
+}
+
+/** The argv supervisord runs: the wrapper, or the command itself. */
+function programArgv(s: ServiceModel): readonly string[] {
+  return s.useWrapper ? [s.wrapperFile] : (s.argv ?? []);
+}
+
+function programContext(s: ServiceModel) {
+  return {
+    name: s.name,
+    command: escapePercentKeepExpansions(supervisorCommandLine(programArgv(s))),
+    processName: escapePercentKeepExpansions(s.processName),
+    numprocs: s.numprocs,
+    numprocsStart: s.numprocsStart,
+    priority: s.priority,
+    autostart: renderBoolean(s.autostart),
+    startsecs: s.startsecs,
+    startretries: s.startretries,
+    autorestart: renderAutoRestart(s.autorestart),
+    exitcodes: s.exitcodes.join(","),
+    stopsignal: normaliseSignal(s.stopsignal),
+    stopwaitsecs: s.stopwaitsecs,
+    stopasgroup: renderBoolean(s.stopasgroup),
+    killasgroup: renderBoolean(s.killasgroup),
+    redirectStderr: renderBoolean(s.redirectStderr),
+    redirectStderrBool: s.redirectStderr,
+    stdoutLogfile: escapePercentKeepExpansions(s.stdoutLogfile),
+    stdoutLogfileMaxbytes: renderByteSize(s.stdoutLogfileMaxbytes),
+    stdoutLogfileBackups: s.stdoutLogfileBackups,
+    stderrLogfile: escapePercentKeepExpansions(s.stderrLogfile),
+    stderrLogfileMaxbytes: renderByteSize(s.stderrLogfileMaxbytes),
+    stderrLogfileBackups: s.stderrLogfileBackups,
+    environment: s.useWrapper || Object.keys(s.environment).length === 0 ? "" : supervisorEnvironment(s.environment),
+    directory: s.directory === undefined ? "" : escapePercent(s.directory),
+    umask: s.umask ?? "",
+  };
+}
+
+/** Renders the supervisord config of a validated instance. */
+export function renderSupervisordConfig(m: InstanceModel): string {
+  const env = m.supervisord.environment;
+  return template("supervisord.conf.hbs")({
+    instance: m,
+    supervisordEnvironment: Object.keys(env).length ? supervisorEnvironment(env) : "",
+    unix: m.control.kind === "unix" ? m.control : undefined,
+    inet: m.control.kind === "inet" ? m.control : undefined,
+    serverUrl: serverUrl(m),
+    programs: m.services.map(programContext),
+    groupPrograms: m.services.map((s) => s.name).join(","),
+    authInclude: `${m.dir}/secret/auth.conf`,
+  });
+}
+
+/** Renders the wrapper ("shim") script of a service that uses one. */
+export function renderWrapper(m: InstanceModel, s: ServiceModel): string {
+  const env: Record<string, string> = {
+    LANG: s.locale,
+    LC_ALL: s.locale,
+    PYTHONIOENCODING: "utf-8",
+    ...s.environment,
+  };
+  return template("wrapper.sh.hbs")({
+    instance: m,
+    service: s,
+    exports: Object.keys(env).map((k) => `${k}=${shellQuote(env[k])}`),
+    venv: s.venv === undefined ? "" : shellQuote(s.venv),
+    command: (s.argv ?? []).map(shellQuote).join(" "),
+  });
+}
+
+/** Python's `%` formatting for the names supervisord gives process_name. */
+function expandProcessName(template: string, vars: Record<string, string | number>): string {
+  return template.replace(/%(?:%|\(([a-z_]+)\)([-#0 +]*)(\d*)([sd]))/g, (all, key, flags, width, conv) => {
+    if (all === "%%") return "%";
+    const raw = vars[key];
+    if (raw === undefined) return all;
+    let text = conv === "d" ? String(Math.trunc(Number(raw))) : String(raw);
+    const w = Number(width || 0);
+    if (text.length < w) text = flags.includes("-") ? text.padEnd(w) : text.padStart(w, flags.includes("0") && conv === "d" ? "0" : " ");
+    return text;
+  });
+}
+
+export function processNames(m: InstanceModel, s: ServiceModel): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < s.numprocs; i++) {
+    const num = s.numprocsStart + i;
+    names.push(
+      expandProcessName(s.processName, {
+        program_name: s.name,
+        group_name: s.name,
+        process_num: num,
+        numprocs: s.numprocs,
+        here: m.dir,
+      }),
+    );
+  }
+  return names;
+}
+
+/** Splits a rendered config into its sections' text, keyed by section name. */
+function sections(conf: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let current = "";
+  for (const line of conf.split("\n")) {
+    const header = /^\[([^\]]+)\]\s*$/.exec(line);
+    if (header) current = header[1];
+    out.set(current, `${out.get(current) ?? ""}${line}\n`);
+  }
+  return out;
+}
+
+function renderManifest(m: InstanceModel, conf: string, wrappers: Map<string, string>): Manifest {
+  const secs = sections(conf);
+  const instanceText = [...secs]
+    .filter(([name]) => !name.startsWith("program:") && !name.startsWith("group:"))
+    .map(([, text]) => text.replace(/^;.*\n/gm, ""))
+    .join("");
+  return {
+    group: m.group.name,
+    instance: hash(instanceText + staticFile("jaws_supervisor_ext.py") + m.python.supervisorVersion),
+    programs: m.services.map((s) => ({
+      name: s.name,
+      processes: processNames(m, s),
+      autostart: s.autostart,
+      oneShot: s.oneShot,
+      exitcodes: s.exitcodes,
+      fingerprint: hash((secs.get(`program:${s.name}`) ?? "") + (wrappers.get(s.name) ?? "")),
+    })),
+  };
+}
+
+function pipArgs(m: InstanceModel): string {
+  const args: string[] = [];
+  if (m.python.noIndex) args.push("--no-index");
+  if (m.python.indexUrl) args.push("--index-url", m.python.indexUrl);
+  for (const l of m.python.findLinks) args.push("--find-links", l);
+  return args.map(shellQuote).join(" ");
+}
+
+function scriptContext(m: InstanceModel, deployId: string) {
+  return {
+    path: m.path,
+    name: m.name,
+    deployment: m.deployment,
+    user: m.ssh.user,
+    host: m.ssh.host,
+    dir: m.dir,
+    group: m.group.name,
+    pidfile: m.supervisord.pidfile,
+    supervisorVersion: m.python.supervisorVersion,
+    lockTimeout: m.lockTimeoutSeconds,
+    healthTimeout: m.healthTimeoutSeconds,
+    ctlUser: controlUser(m),
+    serverUrl: serverUrl(m),
+    python: m.python.command,
+    preamble: m.python.preamble,
+    systemSitePackages: m.python.systemSitePackages,
+    pipArgs: pipArgs(m),
+    ensureCron: m.ensureCron,
+    deployId,
+  };
+}
+
+/**
+ * Renders everything the host gets for a model: validates first, so no
+ * invalid model is ever rendered.
+ */
+export function renderInstance(model: InstanceModel): RenderedInstance {
+  const m = assertValid(model);
+  const conf = renderSupervisordConfig(m);
+  const wrappers = new Map(m.services.filter((s) => s.useWrapper).map((s) => [s.name, renderWrapper(m, s)]));
+  const manifest = renderManifest(m, conf, wrappers);
+  const ctx0 = scriptContext(m, "");
+  const files: RenderedFile[] = [
+    { path: "supervisord.conf", content: conf, mode: "0600" },
+    ...m.services.filter((s) => s.useWrapper).map((s) => ({ path: `bin/${s.name}.sh`, content: wrappers.get(s.name) ?? "", mode: "0700" })),
+    { path: "bin/supervisorctl", content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
+    { path: "bin/ensure", content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
+    { path: "lib/jaws-lib.sh", content: template("lib.sh.hbs")(ctx0), mode: "0600" },
+    { path: "lib/jawsctl.py", content: staticFile("jawsctl.py"), mode: "0600" },
+    { path: "lib/jaws_supervisor_ext.py", content: staticFile("jaws_supervisor_ext.py"), mode: "0600" },
+    { path: "state/programs.json", content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
+  ];
+  const deployId = hash(files.map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"));
+  const ctx = { ...ctx0, deployId };
+  files.push(
+    { path: "bin/deploy", content: template("deploy.sh.hbs")(ctx), mode: "0700" },
+    { path: "state/deploy-id", content: `${deployId}\n`, mode: "0600" },
+  );
+  const bundle = template("bundle.sh.hbs")({
+    ...ctx,
+    files: files.map((f) => ({ ...f, delimiter: heredocDelimiter(f.content) })),
+  });
+  return {
+    deployId,
+    supervisordConf: conf,
+    files,
+    manifest,
+    bundle,
+    destroyScript: template("destroy.sh.hbs")(ctx),
+  };
+}
