@@ -74,13 +74,14 @@ export function shellQuote(value: string): string {
 
 /**
  * Renders supervisord's `environment=` value: every value double-quoted, `%`
- * doubled. Values with quotes, backslashes or control characters must have
+ * doubled (quadrupled for [supervisord], whose environment 4.2 expands twice). Values with quotes, backslashes or control characters must have
  * been rejected by validation (supervisord 4.2 mangles them).
  */
-export function supervisorEnvironment(env: Readonly<Record<string, string>>): string {
+export function supervisorEnvironment(env: Readonly<Record<string, string>>, percentPasses = 1): string {
+  const escape = (v: string) => (percentPasses === 2 ? escapePercent(escapePercent(v)) : escapePercent(v));
   return Object.keys(env)
     .sort()
-    .map((k) => `${k}="${escapePercent(env[k])}"`)
+    .map((k) => `${k}="${escape(env[k])}"`)
     .join(",");
 }
 
@@ -89,7 +90,8 @@ export function supervisorEnvironment(env: Readonly<Record<string, string>>): st
  * literally: `${` -> `$${` and `%{` -> `%%{`. cdktf does not do this itself.
  */
 export function escapeTerraformTemplate(value: string): string {
-  return value.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  // Replacement functions, because "$$" in a replacement string means "$".
+  return value.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
 
 /**

@@ -128,7 +128,7 @@ export function renderSupervisordConfig(m: InstanceModel): string {
   const env = m.supervisord.environment;
   return template("supervisord.conf.hbs")({
     instance: m,
-    supervisordEnvironment: Object.keys(env).length ? supervisorEnvironment(env) : "",
+    supervisordEnvironment: Object.keys(env).length ? supervisorEnvironment(env, 2) : "",
     unix: m.control.kind === "unix" ? m.control : undefined,
     inet: m.control.kind === "inet" ? m.control : undefined,
     serverUrl: serverUrl(m),

@@ -96,10 +96,10 @@ class Checker {
   supervisorEnvironment(field: string, env: Readonly<Record<string, string>>): void {
     for (const [k, v] of Object.entries(env)) {
       this.check(ENV_KEY.test(k), `${field}.${k}`, `${describe(k)} is not a valid environment variable name`);
-      if (/["'\\]/.test(v) || CONTROL_CHARS.test(v) || v.includes("\t")) {
+      if (/["'\\]/.test(v) || CONTROL_CHARS.test(v) || v.includes("\t") || /\s[;#]/.test(v)) {
         this.fail(
           `${field}.${k}`,
-          "quotes, backslashes and control characters cannot be passed through supervisord's environment= (4.2 mangles them); use the service's wrapper (useWrapper) instead",
+          "quotes, backslashes, control characters and ' ;'/' #' cannot pass through supervisord's environment= (4.2 mangles or cuts them); use the service's wrapper (useWrapper) instead",
         );
       }
     }
@@ -138,7 +138,7 @@ export function validateService(s: ServiceModel, instanceDir: string): Problem[]
   if (s.argv === undefined) {
     c.fail("command", "has an unterminated quote or a trailing backslash");
   } else if (s.argv.length === 0 || s.argv[0] === "") {
-    c.fail("command", "is empty");
+    c.fail("command", "is empty: give the program to run and its arguments");
   } else {
     s.argv.forEach((arg, i) => {
       c.check(!CONTROL_CHARS.test(arg), `command[${i}]`, "contains a control character (newline, NUL...): supervisord cannot represent it");
@@ -173,7 +173,7 @@ export function validateService(s: ServiceModel, instanceDir: string): Problem[]
   c.check(
     normaliseSignal(s.stopsignal) !== undefined,
     "stopsignal",
-    `${describe(String(s.stopsignal))} is not a signal supervisord knows (TERM, HUP, INT, QUIT, KILL, USR1, USR2 or a number 1-64)`,
+    `${describe(String(s.stopsignal))} is not a signal supervisord knows (TERM, HUP, INT, QUIT, KILL, USR1, USR2 or a number 1-31)`,
   );
   c.check(
     !(s.stopasgroup && !s.killasgroup),

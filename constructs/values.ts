@@ -38,7 +38,8 @@ export function parseByteSize(value: ByteSize | string): number | undefined {
 /** Normalises a signal given as name, SIG-name or number to what the config will say. */
 export function normaliseSignal(value: string | number): string | undefined {
   if (typeof value === "number") {
-    return Number.isInteger(value) && value >= 1 && value <= 64 ? String(value) : undefined;
+    // supervisord accepts only numbers of named signals; 1-31 are named everywhere.
+    return Number.isInteger(value) && value >= 1 && value <= 31 ? String(value) : undefined;
   }
   const name = value.trim().toUpperCase().replace(/^SIG/, "");
   return (SIGNAL_NAMES as readonly string[]).includes(name) ? name : undefined;

@@ -1,0 +1,55 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { type InstanceModel, type JawsServiceOptions, resolveInstance, resolveService, type SupervisorInstanceOptions } from "../../constructs";
+import { type ParsedConfig, parseSupervisordConfig } from "./supervisord-parser";
+
+export const TEMPLATES = resolve(__dirname, "..", "..", "templates");
+
+/** A host key in the right format (from the test host harness's ssh-keygen, not a real host). */
+export const SAMPLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbgagbIb06hWWBI5iwOgLvvPb4OnnAd/W+xipZcs8Av";
+
+export const BASE_OPTIONS: SupervisorInstanceOptions = {
+  name: "jaws",
+  deployment: "dev",
+  host: "cori20.nersc.gov",
+  user: "jaws",
+  hostKey: SAMPLE_HOST_KEY,
+  baseDirectory: "/srv/jaws",
+};
+
+/** Builds a model from options and services, as the constructs do. */
+export function model(
+  options: Partial<SupervisorInstanceOptions> = {},
+  services: Record<string, JawsServiceOptions> = {},
+  path = "app/jaws",
+): InstanceModel {
+  const o = { ...BASE_OPTIONS, ...options };
+  const dir = resolveInstance(o, path).dir;
+  const svcs = Object.entries(services).map(([name, s]) => resolveService(s, name, dir, `${path}/${name}`));
+  return resolveInstance(o, path, svcs);
+}
+
+/**
+ * A real base directory (not under /tmp, which the library refuses) with what
+ * supervisord's parser needs to exist: log and run dirs and the auth include.
+ */
+export function realBaseDirectory(): { base: string; cleanup: () => void } {
+  const root = join(homedir(), ".cache", "jaws-deploy-tests");
+  mkdirSync(root, { recursive: true });
+  const base = mkdtempSync(join(root, "base-"));
+  return { base, cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+export function prepareInstanceDir(m: InstanceModel): void {
+  for (const d of ["log", "run", "secret", "bin"]) mkdirSync(join(m.dir, d), { recursive: true });
+  const section = m.control.kind === "unix" ? "unix_http_server" : "inet_http_server";
+  writeFileSync(join(m.dir, "secret", "auth.conf"), `[${section}]\nusername=${m.name}-${m.deployment}\npassword=not-the-real-key\n`);
+}
+
+/** Loads a rendered config with supervisord's own parser, the extension importable as on the host. */
+export function parseRendered(m: InstanceModel, text: string): ParsedConfig {
+  const file = join(m.dir, "supervisord.conf");
+  writeFileSync(file, text);
+  return parseSupervisordConfig(text, { file, env: { ...process.env, PYTHONPATH: TEMPLATES } });
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { type Problem, ValidationError, assertValid, validateHostConflicts, validateInstance, instanceWarnings } from "../../constructs";
+import { model } from "../support/fixtures";
+
+const ok = { command: ["sleep", "100"] };
+
+/** Each row breaks exactly one rule; the problem must name the construct path and the field. */
+const cases: [string, ReturnType<typeof model>, string, string][] = [
+  ["instance name with a space", model({ name: "ja ws" }), "app/jaws", "name"],
+  ["instance name with ':'", model({ name: "ja:ws" }), "app/jaws", "name"],
+  ["deployment with uppercase", model({ deployment: "Prod" }), "app/jaws", "deployment"],
+  ["host with a space", model({ host: "cori 20" }), "app/jaws", "host"],
+  ["port 0", model({ port: 0 }), "app/jaws", "port"],
+  ["port 65536", model({ port: 65536 }), "app/jaws", "port"],
+  ["user with '$('", model({ user: "$(id)" }), "app/jaws", "user"],
+  ["no pinned host key", model({ hostKey: undefined }), "app/jaws", "hostKey"],
+  ["host key with host name", model({ hostKey: "cori20 ssh-ed25519 AAAA" }), "app/jaws", "hostKey"],
+  ["key material instead of a path", model({ privateKeyFile: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" }), "app/jaws", "privateKeyFile"],
+  ["key path with a space", model({ privateKeyFile: "/home/me/my key" }), "app/jaws", "privateKeyFile"],
+  ["bastion without host key", model({ bastionHost: "jump.example.org" }), "app/jaws", "bastionHostKey"],
+  ["bastion port out of range", model({ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey, bastionPort: 70000 }), "app/jaws", "bastionPort"],
+  ["relative base directory", model({ baseDirectory: "jaws/supervisor" }), "app/jaws", "baseDirectory"],
+  ["base directory under /tmp", model({ baseDirectory: "/tmp/jaws-supervisord" }), "app/jaws", "baseDirectory"],
+  ["base directory with a space", model({ baseDirectory: "/srv/my jaws" }), "app/jaws", "baseDirectory"],
+  ["base directory with a quote", model({ baseDirectory: "/srv/ja'ws" }), "app/jaws", "baseDirectory"],
+  ["base directory with '..'", model({ baseDirectory: "/srv/../etc" }), "app/jaws", "baseDirectory"],
+  ["python command with ';'", model({ pythonCommand: "python3; rm -rf ~" }), "app/jaws", "pythonCommand"],
+  ["preamble with a newline", model({ shellPreamble: ["module load python\nrm -rf ~"] }), "app/jaws", "shellPreamble[0]"],
+  ["supervisor version not a version", model({ supervisorVersion: "latest" }), "app/jaws", "supervisorVersion"],
+  ["pip index not a URL", model({ pipIndexUrl: "ftp://mirror" }), "app/jaws", "pipIndexUrl"],
+  ["find-links relative", model({ pipFindLinks: ["wheels"] }), "app/jaws", "pipFindLinks[0]"],
+  ["inet port out of range", model({ inetPort: 99999 }), "app/jaws", "inetPort"],
+  ["socket path too long", model({ socketFile: `/srv/${"s".repeat(120)}.sock` }), "app/jaws", "socketFile"],
+  ["bad logfile_maxbytes", model({ logfileMaxbytes: "50TB" as never }), "app/jaws", "logfileMaxbytes"],
+  ["negative logfile_backups", model({ logfileBackups: -1 }), "app/jaws", "logfileBackups"],
+  ["unknown loglevel", model({ loglevel: "warning" as never }), "app/jaws", "loglevel"],
+  ["relative pidfile", model({ pidfile: "run/supervisord.pid" }), "app/jaws", "pidfile"],
+  ["minfds 0", model({ minfds: 0 }), "app/jaws", "minfds"],
+  ["minprocs not integer", model({ minprocs: 1.5 }), "app/jaws", "minprocs"],
+  ["identifier with a space", model({ identifier: "supervisor jaws" }), "app/jaws", "identifier"],
+  ["umask not octal", model({ umask: "089" }), "app/jaws", "umask"],
+  ["relative childlogdir", model({ childlogdir: "log" }), "app/jaws", "childlogdir"],
+  ["environment key with '-'", model({ environment: { "A-B": "x" } }), "app/jaws", "environment.A-B"],
+  ["environment value with a quote", model({ environment: { A: 'say "hi"' } }), "app/jaws", "environment.A"],
+  ["environment value with ' ;'", model({ environment: { A: "x ;y" } }), "app/jaws", "environment.A"],
+  ["relative directory", model({ directory: "." }), "app/jaws", "directory"],
+  ["group name with '/'", model({ groupName: "jaws/dev" }), "app/jaws", "groupName"],
+  ["health timeout 0", model({ healthTimeoutSeconds: 0 }), "app/jaws", "healthTimeoutSeconds"],
+  ["unknown deploy resource", model({ deployResource: "aws_instance" as never }), "app/jaws", "deployResource"],
+  // Programs
+  ["program named a:b", model({}, { "a:b": ok }), "app/jaws/a:b", "name"],
+  ["program name with a space", model({}, { "a b": ok }), "app/jaws/a b", "name"],
+  ["program name with '/'", model({}, { "a/b": ok }), "app/jaws/a/b", "name"],
+  ["empty command", model({}, { p: { command: [] } }), "app/jaws/p", "command"],
+  ["blank command string", model({}, { p: { command: "" } }), "app/jaws/p", "command"],
+  ["unterminated quote", model({}, { p: { command: "echo 'oops" } }), "app/jaws/p", "command"],
+  ["newline in an argument", model({}, { p: { command: ["echo", "a\n[program:evil]"] } }), "app/jaws/p", "command[1]"],
+  ["NUL in an argument", model({}, { p: { command: ["echo", "a\u0000b"] } }), "app/jaws/p", "command[1]"],
+  ["numprocs 0", model({}, { p: { ...ok, numprocs: 0 } }), "app/jaws/p", "numprocs"],
+  ["numprocs 2 without %(process_num)", model({}, { p: { ...ok, numprocs: 2, processName: "p" } }), "app/jaws/p", "processName"],
+  ["numprocs 2, one log file", model({}, { p: { ...ok, numprocs: 2, stdoutLogfile: "/srv/p.log" } }), "app/jaws/p", "stdoutLogfile"],
+  ["negative numprocs_start", model({}, { p: { ...ok, numprocsStart: -1 } }), "app/jaws/p", "numprocsStart"],
+  ["process name with ':'", model({}, { p: { ...ok, processName: "a:%(process_num)d" } }), "app/jaws/p", "processName"],
+  ["priority not an integer", model({}, { p: { ...ok, priority: 1.5 } }), "app/jaws/p", "priority"],
+  ["negative startsecs", model({}, { p: { ...ok, startsecs: -1 } }), "app/jaws/p", "startsecs"],
+  ["negative startretries", model({}, { p: { ...ok, startretries: -3 } }), "app/jaws/p", "startretries"],
+  ["autorestart 'always'", model({}, { p: { ...ok, autorestart: "always" as never } }), "app/jaws/p", "autorestart"],
+  ["exit code 256", model({}, { p: { ...ok, exitcodes: [0, 256] } }), "app/jaws/p", "exitcodes"],
+  ["no exit codes", model({}, { p: { ...ok, exitcodes: [] } }), "app/jaws/p", "exitcodes"],
+  ["unknown signal", model({}, { p: { ...ok, stopsignal: "STOP" as never } }), "app/jaws/p", "stopsignal"],
+  ["signal number 99", model({}, { p: { ...ok, stopsignal: 99 } }), "app/jaws/p", "stopsignal"],
+  ["negative stopwaitsecs", model({}, { p: { ...ok, stopwaitsecs: -5 } }), "app/jaws/p", "stopwaitsecs"],
+  ["stopasgroup without killasgroup", model({}, { p: { ...ok, killasgroup: false } }), "app/jaws/p", "stopasgroup"],
+  ["AUTO log file", model({}, { p: { ...ok, stdoutLogfile: "AUTO" } }), "app/jaws/p", "stdoutLogfile"],
+  ["relative log file", model({}, { p: { ...ok, stderrLogfile: "p.err" } }), "app/jaws/p", "stderrLogfile"],
+  ["byte size 1.5MB", model({}, { p: { ...ok, stdoutLogfileMaxbytes: "1.5MB" as never } }), "app/jaws/p", "stdoutLogfileMaxbytes"],
+  ["negative backups", model({}, { p: { ...ok, stderrLogfileBackups: -2 } }), "app/jaws/p", "stderrLogfileBackups"],
+  ["stderr log with redirect", model({}, { p: { ...ok, redirectStderr: true, stderrLogfile: "/srv/e.log" } }), "app/jaws/p", "stderrLogfile"],
+  ["relative program directory", model({}, { p: { ...ok, directory: "work" } }), "app/jaws/p", "directory"],
+  ["program umask 8", model({}, { p: { ...ok, umask: "8" } }), "app/jaws/p", "umask"],
+  ["wrapper env key '1A'", model({}, { p: { ...ok, environment: { "1A": "x" } } }), "app/jaws/p", "environment.1A"],
+  ["wrapper env newline", model({}, { p: { ...ok, environment: { A: "x\ny" } } }), "app/jaws/p", "environment.A"],
+  ["direct env backslash", model({}, { p: { ...ok, useWrapper: false, environment: { A: "C:\\x" } } }), "app/jaws/p", "environment.A"],
+  ["direct env quote", model({}, { p: { ...ok, useWrapper: false, environment: { A: "it's" } } }), "app/jaws/p", "environment.A"],
+  ["venv without wrapper", model({}, { p: { ...ok, useWrapper: false, venv: "/srv/venv" } }), "app/jaws/p", "venv"],
+  ["relative venv", model({}, { p: { ...ok, venv: "venv" } }), "app/jaws/p", "venv"],
+  ["locale with a space", model({}, { p: { ...ok, locale: "en US" } }), "app/jaws/p", "locale"],
+  ["program named like the group", model({}, { "jaws-dev": ok }), "app/jaws/jaws-dev", "name"],
+];
+
+describe("validation: every rule rejects its bad input with path and field", () => {
+  it.each(cases)("%s", (_label, m, path, field) => {
+    const problems = validateInstance(m);
+    expect(problems).toContainEqual(expect.objectContaining({ path, field }));
+    for (const p of problems) expect(p.message.length).toBeGreaterThan(10);
+  });
+
+  it("accepts the defaults", () => {
+    expect(validateInstance(model({}, { p: ok, q: { command: "python3 -m jaws_site.cli daemon", oneShot: true } }))).toEqual([]);
+  });
+
+  it("reports several problems at once, each on its own line", () => {
+    const m = model({ port: 0, loglevel: "loud" as never }, { "a:b": { command: [], exitcodes: [300] } });
+    const err = (() => {
+      try {
+        assertValid(m);
+      } catch (e) {
+        return e as ValidationError;
+      }
+      throw new Error("no error");
+    })();
+    expect(err).toBeInstanceOf(ValidationError);
+    const fields = err.problems.map((p: Problem) => `${p.path} ${p.field}`);
+    expect(fields).toEqual(expect.arrayContaining(["app/jaws port", "app/jaws loglevel", "app/jaws/a:b name", "app/jaws/a:b command", "app/jaws/a:b exitcodes"]));
+    expect(err.message.split("\n").length).toBe(err.problems.length + 1);
+  });
+
+  it("never echoes key material in an error", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+    const problems = validateInstance(model({ privateKeyFile: key }));
+    const text = JSON.stringify(problems);
+    expect(problems.map((p) => p.field)).toContain("privateKeyFile");
+    expect(text).not.toContain("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ");
+  });
+
+  it("rejects two instances sharing a socket, pidfile or directory on one host", () => {
+    const a = model({ socketFile: "/srv/shared.sock" }, {}, "app/a");
+    const b = model({ name: "jtm", socketFile: "/srv/shared.sock", pidfile: a.supervisord.pidfile }, {}, "app/b");
+    const problems = validateHostConflicts([a, b]);
+    expect(problems.map((p) => `${p.path} ${p.field}`)).toEqual(["app/b pidfile", "app/b socketFile"]);
+    expect(validateHostConflicts([a, model({ name: "jtm" }, {}, "app/c")])).toEqual([]);
+  });
+
+  it("rejects two instances on one inet port of one host, not on two hosts", () => {
+    const a = model({ inetPort: 64101 }, {}, "app/a");
+    expect(validateHostConflicts([a, model({ name: "jtm", inetPort: 64101 }, {}, "app/b")])).toContainEqual(
+      expect.objectContaining({ path: "app/b", field: "inetPort" }),
+    );
+    expect(validateHostConflicts([a, model({ name: "jtm", inetPort: 64101, host: "other.host" }, {}, "app/b")])).toEqual([]);
+  });
+
+  it("rejects a duplicate program name within an instance", () => {
+    const m = model({}, { p: ok });
+    const dup = { ...m, services: [...m.services, { ...m.services[0], path: "app/jaws/p2" }] };
+    expect(validateInstance(dup)).toContainEqual(expect.objectContaining({ path: "app/jaws/p2", field: "name" }));
+  });
+
+  it("warns for an exposed HTTP server and an unchecked host key", () => {
+    expect(instanceWarnings(model({ inetPort: 64101, inetHost: "0.0.0.0" })).map((w) => w.field)).toEqual(["inetHost"]);
+    expect(instanceWarnings(model({ inetPort: 64101 }))).toEqual([]);
+    expect(instanceWarnings(model({ hostKey: undefined, insecureSkipHostKeyCheck: true })).map((w) => w.field)).toEqual([
+      "insecureSkipHostKeyCheck",
+    ]);
+    expect(validateInstance(model({ hostKey: undefined, insecureSkipHostKeyCheck: true }))).toEqual([]);
+  });
+});

@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+// Fast tiers first: `unit` needs nothing but Node, Python's supervisor parser and
+// Terraform; `e2e` deploys for real to a local sshd with real supervisord.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["__tests__/unit/**/*.test.ts", "__tests__/support/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["__tests__/host/**/*.test.ts", "__tests__/e2e/**/*.test.ts"],
+          globalSetup: ["__tests__/host/global-setup.ts"],
+          // One host and two shared Unix users: files must not run concurrently.
+          fileParallelism: false,
+          pool: "forks",
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
