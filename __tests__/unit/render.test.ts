@@ -108,7 +108,7 @@ describe("wrapper scripts, run by the real bash", () => {
 
   it("export the environment and exec the exact argv", () => {
     const env = { WEIRD: "it's \"quoted\" $HOME ${X} `id` \\ %{y} ; #", EMPTY: "", UNICODE: "été" };
-    const argv = ["-c", "import json,os,sys; print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in sys.argv[1:]}}))"];
+    const argv = ["-c", "import json,os,sys; print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in sys.argv[1:8]}}))"];
     const names = ["WEIRD", "EMPTY", "UNICODE", "LANG", "LC_ALL", "PYTHONIOENCODING", "VIRTUAL_ENV"];
     const m = model({ baseDirectory: "/srv/jaws" }, { p: { command: [PY, ...argv, ...names, ...HOSTILE_ARGS], environment: env, venv: "/srv/venv x", locale: "C.UTF-8" } });
     const script = renderWrapper(m, m.services[0]);
