@@ -128,12 +128,14 @@ export function warn(scope: Construct, message: string): void {
 }
 
 /**
- * A stack with its local state at a relative path, so the synthesized JSON
- * does not depend on the directory it was made in.
+ * A stack with its local state at a path relative to the project root, so the
+ * synthesized JSON does not depend on the directory it was made in. Terraform
+ * runs in `cdktf.out/stacks/<id>/`, hence the `../../../`; keeping state out of
+ * cdktf.out means a fresh synth can never lose it.
  */
-export function createStack(scope: Construct, id: string, statePath = `terraform.${id}.tfstate`): TerraformStack {
+export function createStack(scope: Construct, id: string, statePath = `state/terraform.${id}.tfstate`): TerraformStack {
   const stack = new TerraformStack(scope, id);
-  new LocalBackend(stack, { path: statePath });
+  new LocalBackend(stack, { path: `../../../${statePath}` });
   return stack;
 }
 

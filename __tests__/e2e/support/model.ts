@@ -1,0 +1,114 @@
+/**
+ * The app under test: stacks `jaws-test` and `jtm-test`, built with the same constructs as the
+ * real site stacks (SupervisorInstance + JawsService), pointed at the local test host.
+ *
+ * A "model variant" is plain data (JSON-serialisable), so the same variant can be synthesized
+ * in-process (fast) or by `cdktf` running ./app.ts (the way CI runs it).
+ */
+import { App } from "cdktf";
+import { type JawsServiceOptions, JawsService, SupervisorInstance, type SupervisorInstanceOptions } from "../../../constructs";
+import { createStack } from "../../../constructs/terraform";
+import type { TestHostInfo, TestUserRole } from "../../host/test-host";
+
+export const ROLES = ["jaws", "jtm"] as const satisfies readonly TestUserRole[];
+export const DEPLOYMENT = "dev";
+export const GROUP = `jaws-${DEPLOYMENT}`;
+
+/** Instance options a variant may set (connection and paths always come from the test host). */
+export type InstanceTweaks = Partial<
+  Pick<SupervisorInstanceOptions, "loglevel" | "minfds" | "inetPort" | "inetHost" | "healthTimeoutSeconds" | "ensureCron" | "environment">
+>;
+
+export interface InstanceVariant {
+  readonly options?: InstanceTweaks;
+  /** Program name -> options (the instance is filled in by the app). */
+  readonly services: Readonly<Record<string, JawsServiceOptions>>;
+}
+
+export type ModelVariant = Readonly<Record<TestUserRole, InstanceVariant>>;
+
+export const stackName = (role: TestUserRole) => `${role}-test`;
+
+/** The instance directory on the host (what SupervisorInstance computes from baseDirectory). */
+export function instanceDir(info: TestHostInfo, role: TestUserRole): string {
+  return `${info.users[role].home}/jaws-supervisor/${role}-${DEPLOYMENT}`;
+}
+
+/** A shell loop that writes a line a second (the `marker` makes a changed command). */
+export const shellLoop = (marker: string): string[] => ["/bin/sh", "-c", `while true; do echo "${marker} $(date +%s)"; sleep 1; done`];
+
+/** A Python loop that writes a line a second and the value of $GREETING. */
+export const pythonLoop = (): string[] => [
+  "/usr/bin/python3",
+  "-u",
+  "-c",
+  "import os, time\nwhile True:\n    print(os.environ.get('GREETING', '-'), flush=True)\n    time.sleep(1)",
+];
+
+/** Exits 0 at once: a deploy step. */
+export const oneShot = (text: string): JawsServiceOptions => ({ command: ["/bin/sh", "-c", `echo ${text}; exit 0`], oneShot: true });
+
+/** Dies at start, with a line on stdout and on stderr for the health gate to show. */
+export const crasher = (): JawsServiceOptions => ({
+  command: ["/bin/sh", "-c", "echo 'crasher: reading config'; echo 'crasher: FATAL no such config file' >&2; exit 3"],
+  startsecs: 1,
+  startretries: 0,
+});
+
+const loop = (command: string[], extra: Partial<JawsServiceOptions> = {}): JawsServiceOptions => ({ command, startsecs: 1, ...extra });
+
+/** The starting point of every test: three programs per instance (two loops and a one-shot). */
+export function baseline(): { jaws: InstanceVariant; jtm: InstanceVariant } {
+  return {
+    jaws: {
+      services: {
+        ticker: loop(shellLoop("jaws-tick")),
+        greeter: loop(pythonLoop(), { environment: { GREETING: "hello" } }),
+        setup: oneShot("jaws-setup-done"),
+      },
+    },
+    jtm: {
+      services: {
+        worker: loop(shellLoop("jtm-work")),
+        poller: loop(pythonLoop(), { environment: { GREETING: "jtm" } }),
+        "deploy-worker": oneShot("jtm-deploy-worker-done"),
+      },
+    },
+  };
+}
+
+/** Builds both stacks into `app` exactly as the site stacks do, with the test host's connection. */
+export function addTestStacks(app: App, info: TestHostInfo, variant: ModelVariant): void {
+  for (const role of ROLES) {
+    const user = info.users[role];
+    const v = variant[role];
+    const stack = createStack(app, stackName(role));
+    const instance = new SupervisorInstance(stack, "supervisor", {
+      name: role,
+      deployment: DEPLOYMENT,
+      host: info.host,
+      port: info.port,
+      user: user.name,
+      hostKey: info.hostPublicKey,
+      privateKeyFile: user.privateKeyPath,
+      baseDirectory: `${user.home}/jaws-supervisor`,
+      pythonCommand: "/usr/bin/python3",
+      venvSystemSitePackages: true,
+      pipNoIndex: true,
+      deployResource: "terraform_data",
+      healthTimeoutSeconds: 10,
+      lockTimeoutSeconds: 60,
+      ...v.options,
+    });
+    for (const [name, options] of Object.entries(v.services)) {
+      new JawsService(stack, name, { instance, ...options });
+    }
+  }
+}
+
+/** In-process synthesis into `outdir` (what `cdktf synth` does, without its start-up cost). */
+export function synthInProcess(outdir: string, info: TestHostInfo, variant: ModelVariant): void {
+  const app = new App({ outdir });
+  addTestStacks(app, info, variant);
+  app.synth();
+}

@@ -1,0 +1,176 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { cori } from "../../sites/cori";
+import { addSiteStacks, type StackSelection } from "../../sites/stacks";
+
+type Json = Record<string, any>;
+
+function synthCori(sel: Partial<StackSelection> = {}): Record<string, Json> {
+  const app = Testing.app();
+  addSiteStacks(app, cori, { deployment: "dev", ...sel });
+  const out: Record<string, Json> = {};
+  for (const stack of app.node.children) out[stack.node.id] = JSON.parse(Testing.synth(stack as never, true));
+  return out;
+}
+
+const resourceOf = (stack: Json, type = "null_resource"): Json => Object.values(stack.resource[type] as Json)[0];
+
+describe("the default Cori stacks", () => {
+  const stacks = synthCori();
+
+  it("are jaws-cori and jtm-cori", () => {
+    expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori"]);
+  });
+
+  it.each(["jaws-cori", "jtm-cori"])("%s matches its snapshot", (id) => {
+    expect(stacks[id]).toMatchSnapshot();
+  });
+
+  it("hold one null_resource per instance with an SSH connection pinned to the host key", () => {
+    for (const [id, user] of [
+      ["jaws-cori", "jaws"],
+      ["jtm-cori", "jaws_jtm"],
+    ]) {
+      const r = resourceOf(stacks[id]);
+      expect(r.triggers).toMatchObject({ host: "cori20.nersc.gov", port: "22", user });
+      expect(r.triggers.host_key).toMatch(/^ssh-rsa AAAA/);
+      expect(r.connection).toMatchObject({
+        type: "ssh",
+        host: "${self.triggers.host}",
+        user: "${self.triggers.user}",
+        host_key: "${self.triggers.host_key}",
+        agent: "true",
+      });
+      expect(r.connection.private_key).toBeUndefined();
+      expect(r.lifecycle).toEqual({ create_before_destroy: true });
+      expect(stacks[id].provider.null).toBeDefined();
+    }
+  });
+
+  it("upload the bundle, run it, and stop the instance on destroy using only self", () => {
+    const r = resourceOf(stacks["jaws-cori"]);
+    const [file, exec, destroy] = r.provisioner;
+    expect(file.file.destination).toBe(".jaws-deploy-jaws-dev.sh");
+    expect(file.file.content).toMatch(/^#!\/bin\/bash\n# Deploy bundle of supervisord instance jaws-dev/);
+    expect(exec["remote-exec"].inline).toEqual(["#!/bin/bash", "bash ./.jaws-deploy-jaws-dev.sh"]);
+    expect(destroy["remote-exec"]).toEqual({ when: "destroy", inline: ["${self.triggers.destroy_script}"] });
+  });
+
+  it("trigger on the rendered content: config and wrappers readable, plus a deploy id", () => {
+    const t = resourceOf(stacks["jtm-cori"]).triggers;
+    expect(Object.keys(t).sort()).toEqual([
+      "deploy_id",
+      "destroy_script",
+      "file:bin/jaws-cromwell.sh",
+      "file:bin/jaws-deploy-worker.sh",
+      "file:bin/jaws-jtm.sh",
+      "file:supervisord.conf",
+      "host",
+      "host_key",
+      "instance_dir",
+      "port",
+      "user",
+    ]);
+    expect(t["file:supervisord.conf"]).toContain("[program:jaws-cromwell]\n");
+    expect(t["file:supervisord.conf"]).toMatch(/\[program:jaws-cromwell\][^[]*priority=9\n[^[]*stopwaitsecs=120\n/);
+    expect(t["file:supervisord.conf"]).toMatch(/\[program:jaws-jtm\][^[]*priority=1\n/);
+    expect(t["file:supervisord.conf"]).toContain("[group:jaws-dev]\nprograms=jaws-jtm,jaws-cromwell,jaws-deploy-worker\npriority=999\n");
+    expect(t["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50101");
+  });
+
+  it("escape every ${ and %{ meant for the host", () => {
+    const json = JSON.stringify(stacks);
+    const unescaped = [...json.matchAll(/(?<!\$)\$\{(?!self\.triggers\.|file\(|TfToken)/g)];
+    expect(unescaped).toEqual([]);
+    expect(json).toContain("$${LOCK_TIMEOUT}");
+    expect(json).not.toMatch(/(?<!%)%\{/);
+  });
+
+  it("keep state per deployment at a relative path", () => {
+    expect(stacks["jaws-cori"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jaws-cori.tfstate");
+    const prod = synthCori({ deployment: "prod" });
+    expect(prod["jaws-cori"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jaws-cori.tfstate");
+    expect(resourceOf(prod["jaws-cori"]).triggers.instance_dir).toBe("/global/cfs/projectdirs/jaws/supervisor/jaws/jaws-prod");
+    expect(resourceOf(prod["jtm-cori"]).triggers["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50103");
+  });
+
+  it("have outputs a person can paste", () => {
+    const outputs = Object.values(stacks["jaws-cori"].output as Json).map((o) => o.value);
+    expect(outputs).toContain("ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl status");
+    expect(outputs).toContain("ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl stop 'jaws-dev:*'");
+  });
+
+  it("read the SSH key and certificate from files at deploy time, never embedding them", () => {
+    const s = synthCori({ privateKeyFile: "~/.ssh/jaws_ed25519", certificateFile: "~/.ssh/jaws_ed25519-cert.pub" });
+    const c = resourceOf(s["jaws-cori"]).connection;
+    expect(c.private_key).toBe('${file(pathexpand("~/.ssh/jaws_ed25519"))}');
+    expect(c.certificate).toBe('${file(pathexpand("~/.ssh/jaws_ed25519-cert.pub"))}');
+    expect(c.agent).toBe("false");
+  });
+
+  it("switch to terraform_data, with the same connection and provisioners", () => {
+    const s = synthCori({ deployResource: "terraform_data" });
+    const r = resourceOf(s["jaws-cori"], "terraform_data");
+    expect(s["jaws-cori"].resource.null_resource).toBeUndefined();
+    expect(s["jaws-cori"].provider).toBeUndefined();
+    expect(r.connection.host).toBe("${self.triggers_replace.host}");
+    expect(r.provisioner[2]["remote-exec"].inline).toEqual(["${self.triggers_replace.destroy_script}"]);
+    expect(r.triggers_replace.deploy_id).toBe(resourceOf(stacks["jaws-cori"]).triggers.deploy_id);
+  });
+
+  it("carry no machine path, version or timestamp", () => {
+    const json = JSON.stringify(stacks);
+    expect(json).not.toContain(process.cwd());
+    expect(json).not.toMatch(/\/(work|root|tmp)\//);
+    expect(json).not.toMatch(/0\.21\.\d|\d{4}-\d{2}-\d{2}T/);
+  });
+});
+
+describe("synth-time errors", () => {
+  it("name the construct path and the field, and stop the synth", () => {
+    const app = Testing.app();
+    addSiteStacks(app, { ...cori, host: "cori 20" }, { deployment: "dev" });
+    expect(() => app.synth()).toThrow(/\[jaws-cori\/supervisor\] host: "cori 20" is not a host name/);
+  });
+
+  it("catch two instances on one socket across stacks", () => {
+    const app = Testing.app();
+    addSiteStacks(app, cori, { deployment: "dev", overrides: { socketFile: "/global/cfs/projectdirs/jaws/shared.sock" } });
+    expect(() => app.synth()).toThrow(/\[jtm-cori\/supervisor\] socketFile: .* is already used by jaws-cori\/supervisor/);
+  });
+
+  it("an unknown deployment is refused", () => {
+    expect(() => addSiteStacks(new App(), cori, { deployment: "qa" })).toThrow(/unknown deployment "qa"/);
+  });
+});
+
+describe("terraform validate (real Terraform)", () => {
+  it("accepts the terraform_data variant of both stacks", () => {
+    const dir = mkdtempSync(join(tmpdir(), "jaws-validate-"));
+    try {
+      // Terraform reads the key file when it validates: any file will do here.
+      const key = join(dir, "id_test");
+      writeFileSync(key, "not a real key\n");
+      const app = new App({ outdir: dir });
+      addSiteStacks(app, cori, { deployment: "dev", deployResource: "terraform_data", privateKeyFile: key });
+      app.synth();
+      const rc = join(dir, "terraform.rc");
+      writeFileSync(rc, "");
+      const env = { ...process.env, TF_CLI_CONFIG_FILE: rc, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" };
+      for (const stack of ["jaws-cori", "jtm-cori"]) {
+        const cwd = join(dir, "stacks", stack);
+        const init = spawnSync("terraform", ["init", "-backend=false", "-input=false", "-no-color"], { cwd, env, encoding: "utf8" });
+        expect(init.status, init.stderr).toBe(0);
+        const v = spawnSync("terraform", ["validate", "-no-color"], { cwd, env, encoding: "utf8" });
+        expect(v.status, v.stdout + v.stderr).toBe(0);
+        expect(v.stdout).toContain("Success! The configuration is valid.");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
