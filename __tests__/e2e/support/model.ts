@@ -42,7 +42,8 @@ export const pythonLoop = (): string[] => [
   "/usr/bin/python3",
   "-u",
   "-c",
-  "import os, time\nwhile True:\n    print(os.environ.get('GREETING', '-'), flush=True)\n    time.sleep(1)",
+  // One line: the constructs reject a newline in an argument.
+  "import os, time; [(print(os.environ.get('GREETING', '-'), flush=True), time.sleep(1)) for _ in iter(int, 1)]",
 ];
 
 /** Exits 0 at once: a deploy step. */

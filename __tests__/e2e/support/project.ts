@@ -1,0 +1,205 @@
+/**
+ * A throw-away cdktf project in a temp directory: synthesizes a model variant and deploys its
+ * stacks to the test host with real Terraform (fast path: `terraform -chdir=cdktf.out/stacks/<s>`),
+ * or through the cdktf CLI (`cdktf deploy|diff|destroy`, the way CI runs it).
+ * State stays in cdktf.out/stacks/<stack>/ (createStack's relative LocalBackend path).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
+import { instanceDir, type ModelVariant, ROLES, stackName, synthInProcess } from "./model";
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const BIN = path.join(REPO, "node_modules", ".bin");
+
+export interface CmdResult {
+  code: number;
+  /** stdout and stderr, interleaved as far as the pipes allow. */
+  output: string;
+  ms: number;
+}
+
+export class E2eProject {
+  readonly dir: string;
+  readonly outdir: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly initialised = new Set<string>();
+  private lastVariant?: ModelVariant;
+
+  constructor(readonly info: TestHostInfo) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-e2e-"));
+    this.outdir = path.join(this.dir, "cdktf.out");
+    const rc = path.join(this.dir, "terraformrc");
+    fs.writeFileSync(rc, "");
+    fs.writeFileSync(
+      path.join(this.dir, "cdktf.json"),
+      `${JSON.stringify(
+        {
+          language: "typescript",
+          app: `${path.join(BIN, "tsx")} ${path.join(__dirname, "app.ts")}`,
+          output: "cdktf.out",
+          projectId: "jaws-deploy-e2e",
+          sendCrashReports: "false",
+          terraformProviders: [],
+          terraformModules: [],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    this.env = {
+      ...process.env,
+      // An existing (empty) CLI config: the machine's points at a missing file.
+      TF_CLI_CONFIG_FILE: rc,
+      CHECKPOINT_DISABLE: "1",
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+      CI: "1",
+      FORCE_COLOR: "0",
+      NO_COLOR: "1",
+    };
+  }
+
+  /** Synthesizes `variant` (both stacks) into cdktf.out, in-process. */
+  synth(variant: ModelVariant): void {
+    synthInProcess(this.outdir, this.info, variant);
+    this.lastVariant = variant;
+  }
+
+  stackDir(role: TestUserRole): string {
+    return path.join(this.outdir, "stacks", stackName(role));
+  }
+
+  run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CmdResult {
+    const t0 = Date.now();
+    const r = spawnSync(cmd, args, {
+      cwd: opts.cwd ?? this.dir,
+      env: this.env,
+      encoding: "utf8",
+      timeout: opts.timeoutMs ?? 240_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `\n${r.error.message}` : ""}`;
+    return { code: r.status ?? -1, output, ms: Date.now() - t0 };
+  }
+
+  terraform(role: TestUserRole, ...args: string[]): CmdResult {
+    return this.run("terraform", [`-chdir=${this.stackDir(role)}`, ...args, "-no-color"]);
+  }
+
+  private init(role: TestUserRole): void {
+    if (this.initialised.has(role) && fs.existsSync(path.join(this.stackDir(role), ".terraform"))) return;
+    const r = this.terraform(role, "init", "-input=false");
+    if (r.code !== 0) throw new Error(`terraform init of ${stackName(role)} failed:\n${r.output}`);
+    this.initialised.add(role);
+  }
+
+  /** `terraform apply -auto-approve` of one synthesized stack. */
+  apply(role: TestUserRole): CmdResult {
+    this.init(role);
+    return this.terraform(role, "apply", "-auto-approve", "-input=false");
+  }
+
+  /** `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error. */
+  plan(role: TestUserRole): CmdResult {
+    this.init(role);
+    return this.terraform(role, "plan", "-detailed-exitcode", "-input=false");
+  }
+
+  destroy(role: TestUserRole): CmdResult {
+    this.init(role);
+    return this.terraform(role, "destroy", "-auto-approve", "-input=false");
+  }
+
+  /** Synthesizes `variant` and applies the given stacks; throws with Terraform's output on failure. */
+  deploy(variant: ModelVariant, roles: readonly TestUserRole[] = ROLES): CmdResult[] {
+    this.synth(variant);
+    return roles.map((role) => {
+      const r = this.apply(role);
+      if (r.code !== 0) throw new Error(`terraform apply of ${stackName(role)} failed (exit ${r.code}):\n${r.output}`);
+      return r;
+    });
+  }
+
+  /** Runs the cdktf CLI (node_modules/.bin/cdktf) on the project with `variant` as its model. */
+  cdktf(variant: ModelVariant, ...args: string[]): CmdResult {
+    fs.writeFileSync(path.join(this.dir, "e2e-model.json"), JSON.stringify({ info: this.info, variant }));
+    this.lastVariant = variant;
+    return this.run(path.join(BIN, "cdktf"), args);
+  }
+
+  get variant(): ModelVariant | undefined {
+    return this.lastVariant;
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Looking at the host (locally as the user, not over ssh: no sshd session is opened).
+
+/** `jawsctl pids` of the instance: {"group:process": pid (0 when not running)}. */
+export function pids(info: TestHostInfo, role: TestUserRole): Record<string, number> {
+  const dir = instanceDir(info, role);
+  const r = runAsUser(role, `${dir}/venv/bin/python ${dir}/lib/jawsctl.py --dir ${dir} pids`);
+  if (r.code !== 0) throw new Error(`jawsctl pids of ${role} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as Record<string, number>;
+}
+
+export interface ProcessState {
+  state: string;
+  pid: number;
+  exitstatus: number;
+  description: string;
+}
+
+/** Every process supervisord knows, by "group:process", through the instance's own key. */
+export function processStates(info: TestHostInfo, role: TestUserRole): Record<string, ProcessState> {
+  const dir = instanceDir(info, role);
+  const script = [
+    "import json, sys",
+    `sys.path.insert(0, ${JSON.stringify(`${dir}/lib`)})`,
+    "import jawsctl",
+    `s = jawsctl.server(${JSON.stringify(dir)})`,
+    "print(json.dumps({'%s:%s' % (i['group'], i['name']): {'state': i['statename'], 'pid': i['pid'], " +
+      "'exitstatus': i['exitstatus'], 'description': i['description']} for i in s.supervisor.getAllProcessInfo()}))",
+  ].join("\n");
+  const r = runAsUser(role, `${dir}/venv/bin/python -`, { input: script });
+  if (r.code !== 0) throw new Error(`process states of ${role} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as Record<string, ProcessState>;
+}
+
+/** PID of the instance's supervisord according to its pidfile, if that process is alive. */
+export function supervisordPid(info: TestHostInfo, role: TestUserRole): number | undefined {
+  const file = `${instanceDir(info, role)}/run/supervisord.pid`;
+  let pid: number;
+  try {
+    pid = Number.parseInt(fs.readFileSync(file, "utf8").trim(), 10);
+  } catch {
+    return undefined;
+  }
+  return userProcesses(info.users[role].name).some((p) => p.pid === pid) ? pid : undefined;
+}
+
+/** Owner (login name) of a live process. */
+export function processOwner(pid: number): number | undefined {
+  try {
+    return fs.statSync(`/proc/${pid}`).uid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until `check` returns true (polling), or throws with `what`. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
