@@ -10,6 +10,7 @@ export default defineConfig({
           name: "unit",
           include: ["__tests__/unit/**/*.test.ts", "__tests__/support/**/*.test.ts"],
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -17,9 +18,11 @@ export default defineConfig({
           name: "e2e",
           include: ["__tests__/host/**/*.test.ts", "__tests__/e2e/**/*.test.ts"],
           globalSetup: ["__tests__/host/global-setup.ts"],
-          // One host and two shared Unix users: files must not run concurrently.
-          fileParallelism: false,
+          // One host and two shared Unix users: files run one after the other,
+          // after the unit tier (groupOrder).
           pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },

@@ -78,10 +78,10 @@ export function shellQuote(value: string): string {
  * been rejected by validation (supervisord 4.2 mangles them).
  */
 export function supervisorEnvironment(env: Readonly<Record<string, string>>, percentPasses = 1): string {
-  const escape = (v: string) => (percentPasses === 2 ? escapePercent(escapePercent(v)) : escapePercent(v));
+  const quoteValue = (v: string) => (percentPasses === 2 ? escapePercent(escapePercent(v)) : escapePercent(v));
   return Object.keys(env)
     .sort()
-    .map((k) => `${k}="${escape(env[k])}"`)
+    .map((k) => `${k}="${quoteValue(env[k])}"`)
     .join(",");
 }
 

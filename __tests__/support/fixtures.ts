@@ -1,7 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { type InstanceModel, type JawsServiceOptions, resolveInstance, resolveService, type SupervisorInstanceOptions } from "../../constructs";
+import {
+  type InstanceModel,
+  type JawsServiceOptions,
+  resolveInstance,
+  resolveService,
+  type SupervisorInstanceOptions,
+} from "../../constructs";
 import { type ParsedConfig, parseSupervisordConfig } from "./supervisord-parser";
 
 export const TEMPLATES = resolve(__dirname, "..", "..", "templates");

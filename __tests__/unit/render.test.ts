@@ -9,7 +9,9 @@ import { supervisordParserAvailable } from "../support/supervisord-parser";
 const PY = "/usr/bin/python3";
 // Python's own shlex, which supervisord uses to split `command=` after % expansion.
 const shlexSplit = (s: string): string[] =>
-  JSON.parse(spawnSync(PY, ["-c", "import json,shlex,sys; print(json.dumps(shlex.split(sys.stdin.read())))"], { input: s, encoding: "utf8" }).stdout);
+  JSON.parse(
+    spawnSync(PY, ["-c", "import json,shlex,sys; print(json.dumps(shlex.split(sys.stdin.read())))"], { input: s, encoding: "utf8" }).stdout,
+  );
 
 const HOSTILE_ARGS = [
   "plain",
@@ -71,7 +73,13 @@ describe.skipIf(!!supervisordParserAvailable())("rendered configs, loaded by the
     expect(byProcess.direct.environment).toMatchObject({ A: "x y", B: "1%", C: "a,b" });
     expect(byProcess.direct).toMatchObject({ startsecs: 0, startretries: 0, autorestart: "false" });
     expect(byProcess.workers_02.stdout_logfile).toBe(`${m.dir}/log/workers_02.out.log`);
-    expect(byProcess.quiet).toMatchObject({ autostart: false, redirect_stderr: true, stopsignal: "SIGINT", exitcodes: [0, 2], autorestart: "true" });
+    expect(byProcess.quiet).toMatchObject({
+      autostart: false,
+      redirect_stderr: true,
+      stopsignal: "SIGINT",
+      exitcodes: [0, 2],
+      autorestart: "true",
+    });
     expect(parsed.groups).toEqual([expect.objectContaining({ name: "jaws-dev", priority: 999 })]);
     // The manifest names the same processes supervisord makes.
     expect(m.services.flatMap((s) => processNames(m, s)).sort()).toEqual(Object.keys(byProcess).sort());
@@ -103,14 +111,22 @@ describe.skipIf(!!supervisordParserAvailable())("rendered configs, loaded by the
 describe("wrapper scripts, run by the real bash", () => {
   it("export a UTF-8 locale by default", () => {
     const m = model({}, { p: { command: ["true"] } });
-    expect(renderWrapper(m, m.services[0])).toMatch(/^export LANG=en_US\.UTF-8\nexport LC_ALL=en_US\.UTF-8\nexport PYTHONIOENCODING=utf-8$/m);
+    expect(renderWrapper(m, m.services[0])).toMatch(
+      /^export LANG=en_US\.UTF-8\nexport LC_ALL=en_US\.UTF-8\nexport PYTHONIOENCODING=utf-8$/m,
+    );
   });
 
   it("export the environment and exec the exact argv", () => {
-    const env = { WEIRD: "it's \"quoted\" $HOME ${X} `id` \\ %{y} ; #", EMPTY: "", UNICODE: "été" };
-    const argv = ["-c", "import json,os,sys; print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in sys.argv[1:8]}}))"];
+    const env = { WEIRD: 'it\'s "quoted" $HOME ${X} `id` \\ %{y} ; #', EMPTY: "", UNICODE: "été" };
+    const argv = [
+      "-c",
+      "import json,os,sys; print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in sys.argv[1:8]}}))",
+    ];
     const names = ["WEIRD", "EMPTY", "UNICODE", "LANG", "LC_ALL", "PYTHONIOENCODING", "VIRTUAL_ENV"];
-    const m = model({ baseDirectory: "/srv/jaws" }, { p: { command: [PY, ...argv, ...names, ...HOSTILE_ARGS], environment: env, venv: "/srv/venv x", locale: "C.UTF-8" } });
+    const m = model(
+      { baseDirectory: "/srv/jaws" },
+      { p: { command: [PY, ...argv, ...names, ...HOSTILE_ARGS], environment: env, venv: "/srv/venv x", locale: "C.UTF-8" } },
+    );
     const script = renderWrapper(m, m.services[0]);
     const dir = realBaseDirectory();
     try {
@@ -149,8 +165,14 @@ describe("the deploy bundle", () => {
   });
 
   it("every shell script it carries is valid bash", () => {
-    const r = renderInstance(model({ shellPreamble: ["module load python", "source /etc/profile"], ensureCron: true }, { p: { command: ["true"] } }));
-    for (const text of [r.bundle, r.destroyScript, ...r.files.filter((f) => f.path.startsWith("bin/") || f.path.endsWith(".sh")).map((f) => f.content)]) {
+    const r = renderInstance(
+      model({ shellPreamble: ["module load python", "source /etc/profile"], ensureCron: true }, { p: { command: ["true"] } }),
+    );
+    for (const text of [
+      r.bundle,
+      r.destroyScript,
+      ...r.files.filter((f) => f.path.startsWith("bin/") || f.path.endsWith(".sh")).map((f) => f.content),
+    ]) {
       const res = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
       expect(res.status, res.stderr).toBe(0);
     }

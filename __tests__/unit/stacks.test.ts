@@ -101,7 +101,9 @@ describe("the default Cori stacks", () => {
   it("have outputs a person can paste", () => {
     const outputs = Object.values(stacks["jaws-cori"].output as Json).map((o) => o.value);
     expect(outputs).toContain("ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl status");
-    expect(outputs).toContain("ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl stop 'jaws-dev:*'");
+    expect(outputs).toContain(
+      "ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl stop 'jaws-dev:*'",
+    );
   });
 
   it("read the SSH key and certificate from files at deploy time, never embedding them", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Problem, ValidationError, assertValid, validateHostConflicts, validateInstance, instanceWarnings } from "../../constructs";
+import { assertValid, instanceWarnings, type Problem, ValidationError, validateHostConflicts, validateInstance } from "../../constructs";
 import { model } from "../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
@@ -18,7 +18,12 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["key material instead of a path", model({ privateKeyFile: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" }), "app/jaws", "privateKeyFile"],
   ["key path with a space", model({ privateKeyFile: "/home/me/my key" }), "app/jaws", "privateKeyFile"],
   ["bastion without host key", model({ bastionHost: "jump.example.org" }), "app/jaws", "bastionHostKey"],
-  ["bastion port out of range", model({ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey, bastionPort: 70000 }), "app/jaws", "bastionPort"],
+  [
+    "bastion port out of range",
+    model({ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey, bastionPort: 70000 }),
+    "app/jaws",
+    "bastionPort",
+  ],
   ["relative base directory", model({ baseDirectory: "jaws/supervisor" }), "app/jaws", "baseDirectory"],
   ["base directory under /tmp", model({ baseDirectory: "/tmp/jaws-supervisord" }), "app/jaws", "baseDirectory"],
   ["base directory with a space", model({ baseDirectory: "/srv/my jaws" }), "app/jaws", "baseDirectory"],
@@ -75,7 +80,12 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["relative log file", model({}, { p: { ...ok, stderrLogfile: "p.err" } }), "app/jaws/p", "stderrLogfile"],
   ["byte size 1.5MB", model({}, { p: { ...ok, stdoutLogfileMaxbytes: "1.5MB" as never } }), "app/jaws/p", "stdoutLogfileMaxbytes"],
   ["negative backups", model({}, { p: { ...ok, stderrLogfileBackups: -2 } }), "app/jaws/p", "stderrLogfileBackups"],
-  ["stderr log with redirect", model({}, { p: { ...ok, redirectStderr: true, stderrLogfile: "/srv/e.log" } }), "app/jaws/p", "stderrLogfile"],
+  [
+    "stderr log with redirect",
+    model({}, { p: { ...ok, redirectStderr: true, stderrLogfile: "/srv/e.log" } }),
+    "app/jaws/p",
+    "stderrLogfile",
+  ],
   ["relative program directory", model({}, { p: { ...ok, directory: "work" } }), "app/jaws/p", "directory"],
   ["program umask 8", model({}, { p: { ...ok, umask: "8" } }), "app/jaws/p", "umask"],
   ["wrapper env key '1A'", model({}, { p: { ...ok, environment: { "1A": "x" } } }), "app/jaws/p", "environment.1A"],
@@ -111,7 +121,9 @@ describe("validation: every rule rejects its bad input with path and field", () 
     })();
     expect(err).toBeInstanceOf(ValidationError);
     const fields = err.problems.map((p: Problem) => `${p.path} ${p.field}`);
-    expect(fields).toEqual(expect.arrayContaining(["app/jaws port", "app/jaws loglevel", "app/jaws/a:b name", "app/jaws/a:b command", "app/jaws/a:b exitcodes"]));
+    expect(fields).toEqual(
+      expect.arrayContaining(["app/jaws port", "app/jaws loglevel", "app/jaws/a:b name", "app/jaws/a:b command", "app/jaws/a:b exitcodes"]),
+    );
     expect(err.message.split("\n").length).toBe(err.problems.length + 1);
   });
 

@@ -6,7 +6,7 @@
  * in-process (fast) or by `cdktf` running ./app.ts (the way CI runs it).
  */
 import { App } from "cdktf";
-import { type JawsServiceOptions, JawsService, SupervisorInstance, type SupervisorInstanceOptions } from "../../../constructs";
+import { JawsService, type JawsServiceOptions, SupervisorInstance, type SupervisorInstanceOptions } from "../../../constructs";
 import { createStack } from "../../../constructs/terraform";
 import type { TestHostInfo, TestUserRole } from "../../host/test-host";
 
