@@ -93,7 +93,7 @@ export interface JawsServiceOptions {
 export interface ServiceModel {
   readonly path: string;
   readonly name: string;
-  /** undefined when a string command could not be split (validation reports it). */
+  /** undefined when a string command could not be split or has control characters (validation reports it). */
   readonly argv: readonly string[] | undefined;
   readonly oneShot: boolean;
   readonly processName: string;
@@ -134,7 +134,13 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
   return {
     path,
     name,
-    argv: typeof o.command === "string" ? shlexSplit(o.command) : [...o.command],
+    // A command line is one line: a control character in it has no meaning supervisord could keep.
+    argv:
+      typeof o.command === "string"
+        ? /[\u0000-\u0008\u000a-\u001f\u007f]/.test(o.command)
+          ? undefined
+          : shlexSplit(o.command)
+        : [...o.command],
     oneShot,
     processName: o.processName ?? (numprocs > 1 ? "%(program_name)s_%(process_num)02d" : "%(program_name)s"),
     numprocs,

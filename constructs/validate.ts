@@ -136,7 +136,7 @@ export function validateService(s: ServiceModel, instanceDir: string): Problem[]
   const c = new Checker(s.path);
   c.name("name", s.name, "a program name");
   if (s.argv === undefined) {
-    c.fail("command", "has an unterminated quote or a trailing backslash");
+    c.fail("command", "has an unterminated quote, a trailing backslash or a control character (newline, NUL...)");
   } else if (s.argv.length === 0 || s.argv[0] === "") {
     c.fail("command", "is empty: give the program to run and its arguments");
   } else {
