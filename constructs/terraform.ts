@@ -8,8 +8,10 @@ import {
   Annotations,
   DataResource,
   Fn,
+  HttpBackend,
   Lazy,
   LocalBackend,
+  PgBackend,
   TerraformOutput,
   type TerraformResource,
   TerraformSelf,
@@ -19,6 +21,7 @@ import {
 import type { Construct } from "constructs";
 import { escapeTerraformTemplate } from "./escape";
 import type { DeployResourceKind } from "./instance-model";
+import { gitlabStateAddress, type StateBackend } from "./state-backend";
 
 /** What one deploy resource needs; producers run at synth, after every service is added. */
 export interface DeployResourceSpec {
@@ -128,14 +131,38 @@ export function warn(scope: Construct, message: string): void {
 }
 
 /**
- * A stack with its local state at a path relative to the project root, so the
- * synthesized JSON does not depend on the directory it was made in. Terraform
- * runs in `cdktf.out/stacks/<id>/`, hence the `../../../`; keeping state out of
- * cdktf.out means a fresh synth can never lose it.
+ * A stack and its state backend. Local state lives at a path relative to the
+ * project root (Terraform runs in `cdktf.out/stacks/<id>/`, hence `../../../`),
+ * so the JSON does not depend on the directory it was made in, and a fresh
+ * synth never loses state. No credential is ever written into the JSON.
  */
-export function createStack(scope: Construct, id: string, statePath = `state/terraform.${id}.tfstate`): TerraformStack {
+export function createStack(
+  scope: Construct,
+  id: string,
+  backend: StateBackend = { kind: "local", path: `state/terraform.${id}.tfstate` },
+): TerraformStack {
   const stack = new TerraformStack(scope, id);
-  new LocalBackend(stack, { path: `../../../${statePath}` });
+  switch (backend.kind) {
+    case "local":
+      new LocalBackend(stack, { path: `../../../${backend.path}` });
+      break;
+    case "gitlab": {
+      const address = gitlabStateAddress(backend.apiUrl, backend.projectId, backend.stateName);
+      new HttpBackend(stack, {
+        address,
+        lockAddress: `${address}/lock`,
+        unlockAddress: `${address}/lock`,
+        lockMethod: "POST",
+        unlockMethod: "DELETE",
+        retryWaitMin: 5,
+      });
+      break;
+    }
+    case "pg":
+      // conn_str is left out on purpose: Terraform reads it from PG_CONN_STR.
+      new PgBackend(stack, { schemaName: backend.schemaName } as { connStr: string; schemaName: string });
+      break;
+  }
   return stack;
 }
 

@@ -54,8 +54,23 @@ export interface SiteDefinition {
   readonly instances: readonly SiteInstance[];
 }
 
-/** Reads a pinned host key from sites/known_hosts; undefined when the host has none. */
-export function knownHostKey(host: string, file = join(__dirname, "known_hosts")): string | undefined {
+/** The environment variable that may carry a site's host key (CI variables): JAWS_HOST_KEY_CORI. */
+export function hostKeyVariable(site: string): string {
+  return `JAWS_HOST_KEY_${site.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/**
+ * The pinned host key of a site: from JAWS_HOST_KEY_<SITE> when set, else from
+ * sites/known_hosts; undefined when neither has it (synth then fails and says how to get it).
+ */
+export function knownHostKey(
+  host: string,
+  site?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  file = join(__dirname, "known_hosts"),
+): string | undefined {
+  const fromEnv = site === undefined ? undefined : env[hostKeyVariable(site)]?.trim();
+  if (fromEnv) return fromEnv;
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const [name, type, key] = line.trim().split(/\s+/);
     if (!line.startsWith("#") && name === host && type && key) return `${type} ${key}`;

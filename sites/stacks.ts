@@ -1,5 +1,6 @@
 import type { Construct } from "constructs";
 import { JawsService, SupervisorInstance, type SupervisorInstanceOptions } from "../constructs";
+import { type StateBackendKind, stateBackendFor } from "../constructs/state-backend";
 import { createStack } from "../constructs/terraform";
 import { knownHostKey, type SiteDefinition } from "./site";
 
@@ -12,6 +13,13 @@ export interface StackSelection {
   readonly certificateFile?: string;
   /** @default null_resource */
   readonly deployResource?: SupervisorInstanceOptions["deployResource"];
+  /**
+   * Where state lives; one state per stack and deployment.
+   * @default local (state/<deployment>/terraform.<stack>.tfstate)
+   */
+  readonly stateBackend?: StateBackendKind;
+  /** Environment read for backend settings and host keys. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
   /** Overrides applied to every instance (tests point the stacks at another host). */
   readonly overrides?: Partial<SupervisorInstanceOptions>;
 }
@@ -30,14 +38,15 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
   }
   return site.instances.map((inst) => {
     const stackId = `${inst.name}-${site.name}`;
-    const stack = createStack(app, stackId, `state/${sel.deployment}/terraform.${stackId}.tfstate`);
+    const env = sel.env ?? process.env;
+    const stack = createStack(app, stackId, stateBackendFor(sel.stateBackend ?? "local", stackId, sel.deployment, env));
     const instance = new SupervisorInstance(stack, "supervisor", {
       name: inst.name,
       deployment: sel.deployment,
       host: site.host,
       port: site.port,
       user: inst.user,
-      hostKey: knownHostKey(site.host),
+      hostKey: knownHostKey(site.host, site.name, env),
       baseDirectory: inst.baseDirectory,
       pythonCommand: site.pythonCommand,
       shellPreamble: site.shellPreamble,

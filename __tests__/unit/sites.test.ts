@@ -1,0 +1,121 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { SITES, selectSites } from "../../sites";
+import { hostKeyVariable } from "../../sites/site";
+import { addSiteStacks } from "../../sites/stacks";
+import { SAMPLE_HOST_KEY } from "../support/fixtures";
+
+type Json = Record<string, any>;
+const ROOT = resolve(__dirname, "..", "..");
+
+/** Host keys for the sites whose keys are not pinned in sites/known_hosts yet (CI variables do this). */
+const hostKeys = Object.fromEntries(Object.keys(SITES).map((s) => [hostKeyVariable(s), SAMPLE_HOST_KEY]));
+
+function synthStacks(env: NodeJS.ProcessEnv, deployment = "dev", stateBackend?: "local" | "gitlab" | "pg"): Record<string, Json> {
+  const app = Testing.app();
+  for (const site of selectSites("all")) addSiteStacks(app, site, { deployment, env, stateBackend });
+  return Object.fromEntries(app.node.children.map((s) => [s.node.id, JSON.parse(Testing.synth(s as never, true))]));
+}
+
+describe("the site catalogue", () => {
+  it("has Cori, LRC, Tahoma and Cascade; one stack for LRC's single instance", () => {
+    const stacks = synthStacks(hostKeys);
+    expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori", "jaws-lrc", "jaws-tahoma", "jtm-tahoma", "jaws-cascade", "jtm-cascade"]);
+    const lrc = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].triggers["file:supervisord.conf"] as string;
+    for (const p of ["jaws-site-daemon", "jaws-deploy-client", "jaws-jtm", "jaws-cromwell", "jaws-deploy-worker"]) {
+      expect(lrc).toContain(`[program:${p}]`);
+    }
+    const users = (id: string) => Object.values(stacks[id].resource.null_resource as Json)[0].triggers.user;
+    expect([users("jaws-tahoma"), users("jtm-tahoma")]).toEqual(["svc-jtm-manager", "svc-jtm-user"]);
+    const lrcBundle = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].provisioner[0].file.content as string;
+    expect(lrcBundle).toContain("\n  source /etc/profile\n  module load python/3.8.8\n");
+  });
+
+  it("takes host keys from JAWS_HOST_KEY_<SITE> before sites/known_hosts", () => {
+    const stacks = synthStacks(hostKeys);
+    const key = (id: string) => Object.values(stacks[id].resource.null_resource as Json)[0].triggers.host_key;
+    expect(key("jaws-lrc")).toBe(SAMPLE_HOST_KEY);
+    expect(key("jaws-cori")).toBe(SAMPLE_HOST_KEY);
+    const pinned = Testing.app();
+    addSiteStacks(pinned, SITES.cori, { deployment: "dev", env: {} });
+    const cori = JSON.parse(Testing.synth(pinned.node.children[0] as never, true));
+    expect(Object.values(cori.resource.null_resource as Json)[0].triggers.host_key).toMatch(/^ssh-rsa AAAAB3NzaC1yc2E/);
+  });
+
+  it("refuses a site without a pinned host key, saying how to get one", () => {
+    const app = Testing.app();
+    addSiteStacks(app, SITES.lrc, { deployment: "dev", env: {} });
+    expect(() => app.synth()).toThrow(
+      /\[jaws-lrc\/supervisor\] hostKey: is required .*ssh-keyscan -p 22 -t ed25519 lrc-services\.lbl\.gov/,
+    );
+  });
+
+  it("refuses an unknown site name", () => {
+    expect(() => selectSites("cori,mars")).toThrow(/unknown site "mars" \(known: cori, lrc, tahoma, cascade, or all\)/);
+  });
+});
+
+describe("state backends: one state per stack and deployment, no credential in the JSON", () => {
+  const secretEnv = { ...hostKeys, TF_HTTP_PASSWORD: "glpat-SECRET", PG_CONN_STR: "postgres://u:SECRETPW@db/x" };
+
+  it("local: a relative path per deployment", () => {
+    const dev = synthStacks(hostKeys, "dev");
+    const prod = synthStacks(hostKeys, "prod");
+    expect(dev["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jtm-tahoma.tfstate");
+    expect(prod["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jtm-tahoma.tfstate");
+  });
+
+  it("gitlab: the project's state API with lock and unlock, credentials left to TF_HTTP_*", () => {
+    const env = { ...secretEnv, CI_API_V4_URL: "https://gitlab.example.org/api/v4", CI_PROJECT_ID: "1234" };
+    const stacks = synthStacks(env, "staging", "gitlab");
+    const http = stacks["jaws-cori"].terraform.backend.http;
+    const address = "https://gitlab.example.org/api/v4/projects/1234/terraform/state/jaws-cori-staging";
+    expect(http).toEqual({
+      address,
+      lock_address: `${address}/lock`,
+      unlock_address: `${address}/lock`,
+      lock_method: "POST",
+      unlock_method: "DELETE",
+      retry_wait_min: 5,
+    });
+    expect(JSON.stringify(stacks)).not.toContain("SECRET");
+  });
+
+  it("gitlab without the project settings is a clear error", () => {
+    expect(() => synthStacks(hostKeys, "dev", "gitlab")).toThrow(/needs JAWS_GITLAB_API_URL and JAWS_GITLAB_PROJECT_ID/);
+  });
+
+  it("pg: a schema per stack and deployment, connection from PG_CONN_STR", () => {
+    const stacks = synthStacks(secretEnv, "prod", "pg");
+    expect(stacks["jtm-cori"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jtm_cori_prod" });
+    expect(JSON.stringify(stacks)).not.toContain("SECRET");
+  });
+});
+
+describe("main.ts", () => {
+  it("synthesizes every selected site and deployment from the environment", () => {
+    const out = mkdtempSync(join(tmpdir(), "jaws-main-"));
+    try {
+      const env = { ...process.env, ...hostKeys, JAWS_SITES: "all", JAWS_DEPLOYMENT: "staging", CDKTF_OUTDIR: out };
+      const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "main.ts")], { cwd: ROOT, env, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readdirSync(join(out, "stacks")).sort()).toEqual([
+        "jaws-cascade",
+        "jaws-cori",
+        "jaws-lrc",
+        "jaws-tahoma",
+        "jtm-cascade",
+        "jtm-cori",
+        "jtm-tahoma",
+      ]);
+      const json = readFileSync(join(out, "stacks", "jaws-cori", "cdk.tf.json"), "utf8");
+      expect(json).toContain("/global/cfs/projectdirs/jaws/supervisor/jaws/jaws-staging");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
