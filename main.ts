@@ -9,20 +9,25 @@
  *   JAWS_DEPLOY_RESOURCE null_resource | terraform_data               (default: null_resource)
  *   JAWS_STATE_BACKEND   local | gitlab | pg                          (default: local)
  *   JAWS_HOST_KEY_<SITE> pinned host key, overriding sites/known_hosts
+ *   JAWS_SITES_MODULE    path of a module exporting more SiteDefinitions  (default: none)
  */
+
+import { resolve } from "node:path";
 import { App } from "cdktf";
-import { selectSites } from "./sites";
+import { loadSiteModule, selectSites } from "./sites";
 import { addSiteStacks } from "./sites/stacks";
 
 const env = process.env;
 const app = new App();
-for (const site of selectSites(env.JAWS_SITES || "cori")) {
+const extraSites = env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {};
+for (const site of selectSites(env.JAWS_SITES || "cori", extraSites)) {
   addSiteStacks(app, site, {
     deployment: env.JAWS_DEPLOYMENT || "dev",
     privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
     certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
     deployResource: env.JAWS_DEPLOY_RESOURCE === "terraform_data" ? "terraform_data" : undefined,
     stateBackend: (env.JAWS_STATE_BACKEND || "local") as "local",
+    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
   });
 }
 app.synth();

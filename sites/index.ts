@@ -7,20 +7,31 @@ import type { SiteDefinition } from "./site";
 export const SITES: Readonly<Record<string, SiteDefinition>> = { cori, lrc, tahoma, cascade };
 
 /**
+ * Site definitions kept outside this repository (a test host, a site being
+ * set up): a module whose exports are SiteDefinitions, named by JAWS_SITES_MODULE.
+ */
+export function loadSiteModule(path: string): Record<string, SiteDefinition> {
+  const mod = require(path) as Record<string, unknown>;
+  const sites = Object.values(mod).filter((s): s is SiteDefinition => typeof s === "object" && s !== null && "instances" in s);
+  return Object.fromEntries(sites.map((s) => [s.name, s]));
+}
+
+/**
  * Sites named in a comma-separated list (`cori,lrc`), or every site for `all`.
  * An unknown name is an error that lists the known ones.
  */
-export function selectSites(list: string): SiteDefinition[] {
+export function selectSites(list: string, extra: Readonly<Record<string, SiteDefinition>> = {}): SiteDefinition[] {
+  const all = { ...SITES, ...extra };
   const names =
     list.trim() === "all"
-      ? Object.keys(SITES)
+      ? Object.keys(all)
       : list
           .split(",")
           .map((s) => s.trim())
           .filter(Boolean);
   return names.map((n) => {
-    const site = SITES[n];
-    if (!site) throw new Error(`unknown site ${JSON.stringify(n)} (known: ${Object.keys(SITES).join(", ")}, or all)`);
+    const site = all[n];
+    if (!site) throw new Error(`unknown site ${JSON.stringify(n)} (known: ${Object.keys(all).join(", ")}, or all)`);
     return site;
   });
 }

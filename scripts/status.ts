@@ -1,0 +1,74 @@
+/**
+ * Operators: every program of every instance of a site and deployment, with
+ * state, PID and uptime, read over SSH with the instance's own key on the host.
+ *
+ *   npm run status -- <site> [deployment]        (deployment default: $JAWS_DEPLOYMENT or dev)
+ *
+ * Uses the site definition, JAWS_SSH_KEY_FILE / JAWS_SSH_CERT_FILE (or ssh-agent),
+ * and the pinned host keys, exactly as a deploy does. Exit 0 when every instance
+ * answered, 1 otherwise.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { App } from "cdktf";
+import { loadSiteModule, selectSites } from "../sites";
+import { addSiteStacks } from "../sites/stacks";
+import { sshTarget } from "./ssh-args";
+
+export interface InstanceStatus {
+  readonly instance: string;
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+/** Status of each instance of a site and deployment (JAWS_SITES_MODULE / JAWS_OVERRIDES as for main.ts). */
+export function siteStatus(siteName: string, deployment: string, env: NodeJS.ProcessEnv = process.env): InstanceStatus[] {
+  const [site] = selectSites(siteName, env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {});
+  const instances = addSiteStacks(new App({ skipValidation: true }), site, {
+    deployment,
+    env,
+    privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
+    certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
+    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
+  });
+  const tmp = mkdtempSync(join(tmpdir(), "jaws-status-"));
+  try {
+    return instances.map((inst) => {
+      const m = inst.model();
+      const label = `${m.name}-${m.deployment} (${m.ssh.user}@${m.ssh.host}:${m.ssh.port})`;
+      const knownHostsFile = join(tmp, `${m.name}.known_hosts`);
+      const target = sshTarget(m, knownHostsFile);
+      writeFileSync(knownHostsFile, target.knownHosts);
+      // The instance directory is validated (a safe path alphabet), so it needs no quoting.
+      const remote = `if [ ! -x ${m.dir}/venv/bin/python ]; then echo "nothing deployed in ${m.dir}" >&2; exit 3; fi; exec ${m.dir}/venv/bin/python ${m.dir}/lib/jawsctl.py --dir ${m.dir} status`;
+      const r = spawnSync("ssh", [...target.args, remote], { encoding: "utf8", timeout: 60_000 });
+      if (r.status === 0) return { instance: label, ok: true, text: r.stdout };
+      const err = (r.stderr || r.error?.message || "").trim();
+      if (r.status === 255 || r.error) return { instance: label, ok: false, text: `cannot reach the host over SSH: ${err}` };
+      if (r.status === 3) return { instance: label, ok: false, text: err };
+      if (/cannot reach supervisord/.test(err)) {
+        return { instance: label, ok: false, text: `supervisord is not running: start it with ${m.dir}/bin/ensure (${err})` };
+      }
+      return { instance: label, ok: false, text: `status failed (exit ${r.status}): ${err}` };
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const [site, deployment = process.env.JAWS_DEPLOYMENT || "dev"] = process.argv.slice(2);
+  if (!site) {
+    console.error("usage: npm run status -- <site> [deployment]");
+    process.exit(2);
+  }
+  let failed = false;
+  for (const s of siteStatus(site, deployment)) {
+    console.log(`== ${s.instance}`);
+    console.log(s.ok ? s.text.trimEnd() : `ERROR: ${s.text}`);
+    failed ||= !s.ok;
+  }
+  process.exit(failed ? 1 : 0);
+}
