@@ -16,16 +16,20 @@ export const GROUP = `jaws-${DEPLOYMENT}`;
 
 /** Instance options a variant may set (connection and paths always come from the test host). */
 export type InstanceTweaks = Partial<
-  Pick<SupervisorInstanceOptions, "loglevel" | "minfds" | "inetPort" | "inetHost" | "healthTimeoutSeconds" | "ensureCron" | "environment">
+  Pick<
+    SupervisorInstanceOptions,
+    "loglevel" | "minfds" | "inetPort" | "inetHost" | "healthTimeoutSeconds" | "ensureCron" | "environment" | "shellPreamble"
+  >
 >;
 
+/** Plain, mutable data: tests derive variants by changing a copy of the baseline. */
 export interface InstanceVariant {
-  readonly options?: InstanceTweaks;
+  options?: InstanceTweaks;
   /** Program name -> options (the instance is filled in by the app). */
-  readonly services: Readonly<Record<string, JawsServiceOptions>>;
+  services: Record<string, JawsServiceOptions>;
 }
 
-export type ModelVariant = Readonly<Record<TestUserRole, InstanceVariant>>;
+export type ModelVariant = Record<TestUserRole, InstanceVariant>;
 
 export const stackName = (role: TestUserRole) => `${role}-test`;
 
@@ -34,8 +38,15 @@ export function instanceDir(info: TestHostInfo, role: TestUserRole): string {
   return `${info.users[role].home}/jaws-supervisor/${role}-${DEPLOYMENT}`;
 }
 
-/** A shell loop that writes a line a second (the `marker` makes a changed command). */
-export const shellLoop = (marker: string): string[] => ["/bin/sh", "-c", `while true; do echo "${marker} $(date +%s)"; sleep 1; done`];
+/**
+ * A shell loop that writes a line a second (the `marker` makes a changed command). No command
+ * substitution: a forked subshell would show the same command line twice in `ps`.
+ */
+export const shellLoop = (marker: string): string[] => [
+  "/bin/sh",
+  "-c",
+  `i=0; while true; do i=$((i+1)); echo "${marker} $i"; sleep 1; done`,
+];
 
 /** A Python loop that writes a line a second and the value of $GREETING. */
 export const pythonLoop = (): string[] => [
@@ -59,7 +70,7 @@ export const crasher = (): JawsServiceOptions => ({
 const loop = (command: string[], extra: Partial<JawsServiceOptions> = {}): JawsServiceOptions => ({ command, startsecs: 1, ...extra });
 
 /** The starting point of every test: three programs per instance (two loops and a one-shot). */
-export function baseline(): { jaws: InstanceVariant; jtm: InstanceVariant } {
+export function baseline(): ModelVariant {
   return {
     jaws: {
       services: {
@@ -71,7 +82,8 @@ export function baseline(): { jaws: InstanceVariant; jtm: InstanceVariant } {
     jtm: {
       services: {
         worker: loop(shellLoop("jtm-work")),
-        poller: loop(pythonLoop(), { environment: { GREETING: "jtm" } }),
+        // No wrapper: its environment is in its [program] section, a change supervisord sees.
+        poller: loop(pythonLoop(), { environment: { GREETING: "jtm" }, useWrapper: false }),
         "deploy-worker": oneShot("jtm-deploy-worker-done"),
       },
     },

@@ -2,9 +2,9 @@
  * A throw-away cdktf project in a temp directory: synthesizes a model variant and deploys its
  * stacks to the test host with real Terraform (fast path: `terraform -chdir=cdktf.out/stacks/<s>`),
  * or through the cdktf CLI (`cdktf deploy|diff|destroy`, the way CI runs it).
- * State stays in cdktf.out/stacks/<stack>/ (createStack's relative LocalBackend path).
+ * State goes to <project>/state/ (createStack's LocalBackend path, relative to the stack dir).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -85,6 +85,29 @@ export class E2eProject {
     return { code: r.status ?? -1, output, ms: Date.now() - t0 };
   }
 
+  /** Like run, without blocking the event loop (two stacks can apply at the same time). */
+  runAsync(cmd: string, args: string[]): Promise<CmdResult> {
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn(cmd, args, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (d) => {
+        output += d;
+      });
+      child.stderr.on("data", (d) => {
+        output += d;
+      });
+      const timer = setTimeout(() => child.kill("SIGTERM"), 240_000);
+      child.on("error", (e) => {
+        output += `\n${e.message}`;
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, output, ms: Date.now() - t0 });
+      });
+    });
+  }
+
   terraform(role: TestUserRole, ...args: string[]): CmdResult {
     return this.run("terraform", [`-chdir=${this.stackDir(role)}`, ...args, "-no-color"]);
   }
@@ -113,14 +136,23 @@ export class E2eProject {
     return this.terraform(role, "destroy", "-auto-approve", "-input=false");
   }
 
-  /** Synthesizes `variant` and applies the given stacks; throws with Terraform's output on failure. */
-  deploy(variant: ModelVariant, roles: readonly TestUserRole[] = ROLES): CmdResult[] {
+  /**
+   * Synthesizes `variant` and applies the given stacks at the same time (they share nothing);
+   * throws with Terraform's output when one fails.
+   */
+  async deploy(variant: ModelVariant, roles: readonly TestUserRole[] = ROLES): Promise<CmdResult[]> {
     this.synth(variant);
-    return roles.map((role) => {
-      const r = this.apply(role);
-      if (r.code !== 0) throw new Error(`terraform apply of ${stackName(role)} failed (exit ${r.code}):\n${r.output}`);
-      return r;
+    for (const role of roles) this.init(role);
+    const results = await Promise.all(
+      roles.map((role) =>
+        this.runAsync("terraform", [`-chdir=${this.stackDir(role)}`, "apply", "-auto-approve", "-input=false", "-no-color"]),
+      ),
+    );
+    results.forEach((r, i) => {
+      if (process.env.JAWS_E2E_TIMING) console.info(`apply ${stackName(roles[i])}: ${r.ms} ms`);
+      if (r.code !== 0) throw new Error(`terraform apply of ${stackName(roles[i])} failed (exit ${r.code}):\n${r.output}`);
     });
+    return results;
   }
 
   /** Runs the cdktf CLI (node_modules/.bin/cdktf) on the project with `variant` as its model. */
@@ -154,6 +186,8 @@ export interface ProcessState {
   state: string;
   pid: number;
   exitstatus: number;
+  /** When supervisord last started it (epoch seconds): changes when a one-shot runs again. */
+  start: number;
   description: string;
 }
 
@@ -166,7 +200,7 @@ export function processStates(info: TestHostInfo, role: TestUserRole): Record<st
     "import jawsctl",
     `s = jawsctl.server(${JSON.stringify(dir)})`,
     "print(json.dumps({'%s:%s' % (i['group'], i['name']): {'state': i['statename'], 'pid': i['pid'], " +
-      "'exitstatus': i['exitstatus'], 'description': i['description']} for i in s.supervisor.getAllProcessInfo()}))",
+      "'exitstatus': i['exitstatus'], 'start': i['start'], 'description': i['description']} for i in s.supervisor.getAllProcessInfo()}))",
   ].join("\n");
   const r = runAsUser(role, `${dir}/venv/bin/python -`, { input: script });
   if (r.code !== 0) throw new Error(`process states of ${role} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
@@ -185,7 +219,7 @@ export function supervisordPid(info: TestHostInfo, role: TestUserRole): number |
   return userProcesses(info.users[role].name).some((p) => p.pid === pid) ? pid : undefined;
 }
 
-/** Owner (login name) of a live process. */
+/** Owner (uid) of a live process. */
 export function processOwner(pid: number): number | undefined {
   try {
     return fs.statSync(`/proc/${pid}`).uid;
@@ -202,4 +236,51 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+/** Every process of both instances, keyed "<role> <group>:<process>", plus each supervisord's PID. */
+export interface Snapshot {
+  supervisord: Record<TestUserRole, number | undefined>;
+  processes: Record<string, ProcessState>;
+}
+
+export function snapshot(info: TestHostInfo, roles: readonly TestUserRole[] = ROLES): Snapshot {
+  const processes: Record<string, ProcessState> = {};
+  const supervisord = {} as Record<TestUserRole, number | undefined>;
+  for (const role of roles) {
+    supervisord[role] = supervisordPid(info, role);
+    for (const [name, p] of Object.entries(processStates(info, role))) processes[`${role} ${name}`] = p;
+  }
+  return { supervisord, processes };
+}
+
+/** "<role> <group>:<process>" -> pid, for readable assertion failures. */
+export const pidsOf = (s: Snapshot) => Object.fromEntries(Object.entries(s.processes).map(([k, p]) => [k, p.pid]));
+
+/**
+ * What changed between two snapshots: processes whose PID or start time differs (a one-shot
+ * that ran again has a new start time), added and removed ones, supervisords restarted.
+ */
+export function restartedBetween(before: Snapshot, after: Snapshot) {
+  const restarted: string[] = [];
+  for (const [k, a] of Object.entries(after.processes)) {
+    const b = before.processes[k];
+    if (b && (a.pid !== b.pid || a.start !== b.start)) restarted.push(k);
+  }
+  return {
+    restarted: restarted.sort(),
+    added: Object.keys(after.processes).filter((k) => !(k in before.processes)),
+    removed: Object.keys(before.processes).filter((k) => !(k in after.processes)),
+    supervisordRestarted: ROLES.filter((r) => before.supervisord[r] !== after.supervisord[r]),
+  };
+}
+
+/** Live processes of the user whose command line contains `text`. */
+export function processesMatching(info: TestHostInfo, role: TestUserRole, text: string) {
+  return userProcesses(info.users[role].name).filter((p) => p.cmd.includes(text));
+}
+
+/** Text of a file on the host (read as root, locally). */
+export function hostFile(info: TestHostInfo, role: TestUserRole, relPath: string): string {
+  return fs.readFileSync(path.join(instanceDir(info, role), relPath), "utf8");
 }

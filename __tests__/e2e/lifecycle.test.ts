@@ -1,0 +1,291 @@
+/**
+ * Issue 3, behaviours 1-6: cold deploy, no-op deploy, one service changed, service added/removed,
+ * instance-level change, health gate. Real Terraform over real SSH to the local test host, real
+ * supervisord under the two test users.
+ *
+ * Each test starts from the baseline model deployed (`atBaseline`): a no-op when the previous
+ * test left it so, a fresh deploy from nothing when the host is not in that state.
+ */
+import * as fs from "node:fs";
+import { afterAll, describe, expect, test } from "vitest";
+import { countSshSessions, runAsUser, sshLogOffset, type TestHostInfo } from "../host/test-host";
+import { useTestHost } from "../host/use-test-host";
+import { environ, expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { baseline, crasher, GROUP, instanceDir, oneShot, ROLES, shellLoop } from "./support/model";
+import {
+  hostFile,
+  pidsOf,
+  processesMatching,
+  processOwner,
+  processStates,
+  restartedBetween,
+  type Snapshot,
+  snapshot,
+  waitFor,
+} from "./support/project";
+
+const { info, skipReason } = useTestHost();
+
+describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => {
+  const host = info as TestHostInfo;
+  const fx = new Fixture(host);
+  const atBaseline = () => fx.atBaseline();
+  afterAll(() => fx.cleanup());
+
+  test("1. cold deploy of both instances from nothing: venv, files, supervisord as its user, programs up, one-shot exited 0", async () => {
+    fx.fromNothing();
+    const results = await fx.project.deploy(baseline());
+    for (const r of results) {
+      expect(r.output).toMatch(/bootstrap: creating venv/);
+      expect(r.output).toMatch(/Apply complete! Resources: 1 added, 0 changed, 0 destroyed/);
+    }
+    const s = snapshot(host);
+    expectBaselineUp(s);
+    for (const role of ROLES) {
+      const user = host.users[role];
+      const dir = instanceDir(host, role);
+      // supervisord and every program run as the instance's own user.
+      const sd = s.supervisord[role];
+      expect(sd, `supervisord of ${role}`).toBeGreaterThan(1);
+      expect(processOwner(sd as number)).toBe(user.uid);
+      for (const [k, p] of Object.entries(s.processes)) if (k.startsWith(`${role} `) && p.pid) expect(processOwner(p.pid)).toBe(user.uid);
+      // The venv, with Debian's supervisor 4.2.5 (no PyPI here).
+      const v = runAsUser(role, `${dir}/venv/bin/python -c 'import importlib.metadata as m; print(m.version("supervisor"))'`);
+      expect(v.stdout.trim()).toBe("4.2.5");
+      expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
+      // Config and wrappers uploaded; the key made on the host, private.
+      expect(hostFile(host, role, "supervisord.conf")).toContain(`[group:${GROUP}]`);
+      for (const f of ["secret/key", "secret/auth.conf", "secret/supervisorctl.conf", "supervisord.conf"]) {
+        expect((fs.statSync(`${dir}/${f}`).mode & 0o777).toString(8), f).toBe("600");
+      }
+      expect(fs.statSync(`${dir}/run/supervisor.sock`).uid).toBe(user.uid);
+      for (const r of results) expect(r.output).not.toContain(fs.readFileSync(`${dir}/secret/key`, "utf8").trim());
+    }
+    // Wrappers really run the commands: the loops write their lines.
+    await waitFor("ticker and greeter lines in their logs", () => {
+      const log = (f: string) => hostFile(host, "jaws", `log/${f}`);
+      return /jaws-tick \d+/.test(log("ticker.out.log")) && log("greeter.out.log").includes("hello");
+    });
+    expect(hostFile(host, "jaws", "log/setup.out.log")).toBe("jaws-setup-done\n");
+    expect(hostFile(host, "jtm", "log/deploy-worker.out.log")).toBe("jtm-deploy-worker-done\n");
+  });
+
+  test("2. no-op deploy: plan and cdktf diff show no changes, no ssh session, every PID kept", async () => {
+    const before = await atBaseline();
+    const sshStart = sshLogOffset(host);
+    fx.project.synth(baseline());
+    for (const role of ROLES) {
+      const plan = fx.project.plan(role);
+      expect(plan.code, plan.output).toBe(0);
+      expect(plan.output).toMatch(/No changes/);
+    }
+    const results = await fx.project.deploy(baseline());
+    for (const r of results) expect(r.output).toMatch(/Resources: 0 added, 0 changed, 0 destroyed/);
+    const diff = fx.project.cdktf(baseline(), "diff", "jaws-test");
+    expect(diff.code, diff.output).toBe(0);
+    expect(diff.output).toMatch(/No changes/);
+    console.info(`cdktf diff took ${diff.ms} ms`);
+    expect(countSshSessions(host, sshStart).sessions).toBe(0);
+    const after = snapshot(host);
+    expect(pidsOf(after)).toEqual(pidsOf(before));
+    expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+  });
+
+  describe("3. one service changed: only its process restarts, every other PID of both instances is kept", () => {
+    test("its command (wrapper script content)", async () => {
+      const before = await atBaseline();
+      await fx.project.deploy(
+        variantWith((v) => {
+          v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-tock") };
+        }),
+      );
+      const after = snapshot(host);
+      expect(restartedBetween(before, after)).toEqual({
+        restarted: [`jaws ${GROUP}:ticker`],
+        added: [],
+        removed: [],
+        supervisordRestarted: [],
+      });
+      expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
+      await waitFor("the new command's output", () => /jaws-tock \d+/.test(hostFile(host, "jaws", "log/ticker.out.log")));
+      expect(processesMatching(host, "jaws", "jaws-tick ")).toEqual([]);
+    });
+
+    test("its environment (exported by the wrapper)", async () => {
+      const before = await atBaseline();
+      await fx.project.deploy(
+        variantWith((v) => {
+          v.jaws.services.greeter = { ...v.jaws.services.greeter, environment: { GREETING: "bonjour" } };
+        }),
+      );
+      const after = snapshot(host);
+      expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
+      expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
+      expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).GREETING).toBe("bonjour");
+    });
+
+    test("only its wrapper script (locale), which supervisorctl update would not see", async () => {
+      const before = await atBaseline();
+      const confBefore = hostFile(host, "jaws", "supervisord.conf");
+      await fx.project.deploy(
+        variantWith((v) => {
+          v.jaws.services.greeter = { ...v.jaws.services.greeter, locale: "C.UTF-8" };
+        }),
+      );
+      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(confBefore);
+      const after = snapshot(host);
+      expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
+      expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
+      expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).LC_ALL).toBe("C.UTF-8");
+    });
+
+    test("its [program] section (environment= of a program without wrapper): the group is rebuilt in place", async () => {
+      const before = await atBaseline();
+      await fx.project.deploy(
+        variantWith((v) => {
+          v.jtm.services.poller = { ...v.jtm.services.poller, environment: { GREETING: "jtm-2" } };
+        }),
+      );
+      const after = snapshot(host);
+      expect(restartedBetween(before, after)).toEqual({
+        restarted: [`jtm ${GROUP}:poller`],
+        added: [],
+        removed: [],
+        supervisordRestarted: [],
+      });
+      expect(environ(after.processes[`jtm ${GROUP}:poller`].pid).GREETING).toBe("jtm-2");
+    });
+  });
+
+  test("4. service added, then removed: it starts, then stops and leaves status; the others keep their PIDs", async () => {
+    const before = await atBaseline();
+    await fx.project.deploy(
+      variantWith((v) => {
+        v.jaws.services.extra = { command: shellLoop("jaws-extra"), startsecs: 1 };
+        v.jaws.services["extra-once"] = oneShot("extra-once-done");
+      }),
+    );
+    const added = snapshot(host);
+    expect(restartedBetween(before, added)).toEqual({
+      restarted: [],
+      added: [`jaws ${GROUP}:extra`, `jaws ${GROUP}:extra-once`],
+      removed: [],
+      supervisordRestarted: [],
+    });
+    expect(added.processes[`jaws ${GROUP}:extra`].state).toBe("RUNNING");
+    expect(added.processes[`jaws ${GROUP}:extra-once`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
+    const extraPid = added.processes[`jaws ${GROUP}:extra`].pid;
+
+    // Back to the baseline: both removed (the jtm instance's resource is not touched at all).
+    const results = await fx.project.deploy(baseline());
+    expect(results[1].output).toMatch(/Resources: 0 added, 0 changed, 0 destroyed/);
+    const removed = snapshot(host);
+    expect(restartedBetween(added, removed)).toEqual({
+      restarted: [],
+      added: [],
+      removed: [`jaws ${GROUP}:extra`, `jaws ${GROUP}:extra-once`],
+      supervisordRestarted: [],
+    });
+    expect(pidsOf(removed)).toEqual(pidsOf(before));
+    expect(processOwner(extraPid)).toBeUndefined();
+    expect(processesMatching(host, "jaws", "jaws-extra")).toEqual([]);
+    const status = runAsUser("jaws", `${instanceDir(host, "jaws")}/bin/supervisorctl status`);
+    expect(status.stdout).not.toMatch(/extra/);
+    expect(status.stdout).toMatch(/ticker\s+RUNNING/);
+  });
+
+  describe("5. instance-level change: controlled restart of supervisord, every program comes back", () => {
+    const expectControlledRestart = (before: Snapshot, after: Snapshot, role: "jaws" | "jtm", output: string) => {
+      const other = role === "jaws" ? "jtm" : "jaws";
+      const diff = restartedBetween(before, after);
+      expect(diff.supervisordRestarted).toEqual([role]);
+      expect(output).toMatch(/supervisord settings changed: controlled restart/);
+      expect(output).toMatch(/shutting supervisord down/);
+      // Every program of the instance restarted (one-shots ran again), none of the other instance.
+      expect(diff.restarted).toEqual(Object.keys(before.processes).filter((k) => k.startsWith(`${role} `)));
+      expect(diff.added).toEqual([]);
+      expect(diff.removed).toEqual([]);
+      for (const [k, p] of Object.entries(after.processes)) {
+        if (k.startsWith(`${other} `))
+          expect([p.pid, p.start, p.state]).toEqual([before.processes[k].pid, before.processes[k].start, before.processes[k].state]);
+      }
+      // The old supervisord is gone; no program runs twice.
+      expect(processOwner(before.supervisord[role] as number)).toBeUndefined();
+      expect(processesMatching(host, "jaws", "jaws-tick ").length).toBe(1);
+      expect(processesMatching(host, "jtm", "jtm-work ").length).toBe(1);
+    };
+
+    test("log level (jaws)", async () => {
+      const before = await atBaseline();
+      const [r] = await fx.project.deploy(variantWith((v) => (v.jaws.options = { loglevel: "debug" })));
+      const after = snapshot(host);
+      expectBaselineUp(after);
+      expectControlledRestart(before, after, "jaws", r.output);
+      await waitFor("debug lines in supervisord.log", () => / DEBG /.test(hostFile(host, "jaws", "log/supervisord.log")));
+    });
+
+    test("minfds (jtm)", async () => {
+      const before = await atBaseline();
+      const [, r] = await fx.project.deploy(variantWith((v) => (v.jtm.options = { minfds: 4096 })));
+      const after = snapshot(host);
+      expectBaselineUp(after);
+      expectControlledRestart(before, after, "jtm", r.output);
+      const limits = fs.readFileSync(`/proc/${after.supervisord.jtm}/limits`, "utf8");
+      const soft = Number(/Max open files\s+(\d+)/.exec(limits)?.[1]);
+      expect(soft).toBeGreaterThanOrEqual(4096);
+    });
+
+    test("control endpoint unix socket -> inet 127.0.0.1 and back", async () => {
+      const before = await atBaseline();
+      const dir = instanceDir(host, "jaws");
+      const port = 20000 + (host.port % 20000);
+      const [r] = await fx.project.deploy(variantWith((v) => (v.jaws.options = { inetPort: port })));
+      const after = snapshot(host);
+      expectBaselineUp(after);
+      expectControlledRestart(before, after, "jaws", r.output);
+      expect(fs.existsSync(`${dir}/run/supervisor.sock`)).toBe(false);
+      expect(hostFile(host, "jaws", "secret/supervisorctl.conf")).toContain(`serverurl=http://127.0.0.1:${port}`);
+      // The port answers only with the instance's key.
+      const ctl = runAsUser("jaws", `${dir}/bin/supervisorctl status ${GROUP}:ticker`);
+      expect(ctl.stdout).toMatch(/RUNNING/);
+      const anon = runAsUser("jaws", `${dir}/venv/bin/supervisorctl -s http://127.0.0.1:${port} status`);
+      expect(anon.stdout + anon.stderr).toMatch(/401|Unauthorized/i);
+
+      // And back to the unix socket.
+      const [back] = await fx.project.deploy(baseline());
+      const final = snapshot(host);
+      expectBaselineUp(final);
+      expectControlledRestart(after, final, "jaws", back.output);
+      expect(fs.existsSync(`${dir}/run/supervisor.sock`)).toBe(true);
+    });
+  });
+
+  test("6. health gate: a service that crashes at start fails the apply, named with status and log tail; others stay up, previous config restored", async () => {
+    const before = await atBaseline();
+    const confBefore = hostFile(host, "jaws", "supervisord.conf");
+    fx.project.synth(variantWith((v) => (v.jaws.services.crasher = crasher())));
+    const r = fx.project.apply("jaws");
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/health gate failed: jaws-dev:crasher did not start/);
+    expect(r.output).toMatch(/jaws-dev:crasher\s+FATAL/); // the status table
+    expect(r.output).toMatch(/jaws-dev:ticker\s+RUNNING/);
+    expect(r.output).toMatch(/last stdout of jaws-dev:crasher ---[\s\S]*crasher: reading config/);
+    expect(r.output).toMatch(/last stderr of jaws-dev:crasher ---[\s\S]*crasher: FATAL no such config file/);
+    expect(r.output).toMatch(/rolling back to the previous config/);
+    expect(r.output).toMatch(/previous config restored and healthy/);
+
+    const after = snapshot(host);
+    expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+    expect(Object.keys(processStates(host, "jaws"))).not.toContain(`${GROUP}:crasher`);
+    expect(hostFile(host, "jaws", "supervisord.conf")).toBe(confBefore);
+    expect(fs.existsSync(`${instanceDir(host, "jaws")}/bin/crasher.sh`)).toBe(false);
+
+    // The failed resource is tainted: the next deploy of the good model replaces it, and the
+    // destroy of the failed/older resources must not stop what it deployed.
+    await fx.project.deploy(baseline());
+    const healed = snapshot(host);
+    expectBaselineUp(healed);
+    expect(restartedBetween(before, healed).supervisordRestarted).toEqual([]);
+    expect(fx.project.plan("jaws").code).toBe(0);
+  });
+});
