@@ -9,6 +9,7 @@
  *   JAWS_DEPLOY_RESOURCE null_resource | terraform_data               (default: null_resource)
  *   JAWS_STATE_BACKEND   local | gitlab | pg                          (default: local)
  *   JAWS_HOST_KEY_<SITE> pinned host key, overriding sites/known_hosts
+ *   JAWS_REDEPLOY        any new value re-runs the deploy though nothing changed
  *   JAWS_SITES_MODULE    path of a module exporting more SiteDefinitions  (default: none)
  */
 
@@ -26,6 +27,7 @@ for (const site of selectSites(env.JAWS_SITES || "cori", extraSites)) {
     privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
     certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
     deployResource: env.JAWS_DEPLOY_RESOURCE === "terraform_data" ? "terraform_data" : undefined,
+    redeployToken: env.JAWS_REDEPLOY || undefined,
     stateBackend: (env.JAWS_STATE_BACKEND || "local") as "local",
     overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
   });

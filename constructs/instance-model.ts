@@ -199,6 +199,12 @@ export interface SupervisorInstanceOptions {
    */
   readonly ensureCron?: boolean;
   /**
+   * Any new value re-runs the deploy although nothing changed, e.g. after the
+   * instance directory was wiped (`JAWS_REDEPLOY=$(date +%s) cdktf deploy ...`).
+   * @default - none
+   */
+  readonly redeployToken?: string;
+  /**
    * Terraform resource that runs the deploy. `terraform_data` is built into
    * Terraform and needs no provider download.
    * @default null_resource
@@ -268,6 +274,7 @@ export interface InstanceModel {
   readonly lockTimeoutSeconds: number;
   readonly ensureCron: boolean;
   readonly deployResource: DeployResourceKind;
+  readonly redeployToken?: string;
   readonly services: readonly ServiceModel[];
 }
 
@@ -336,6 +343,7 @@ export function resolveInstance(o: SupervisorInstanceOptions, path: string, serv
     lockTimeoutSeconds: o.lockTimeoutSeconds ?? 300,
     ensureCron: o.ensureCron ?? false,
     deployResource: o.deployResource ?? "null_resource",
+    redeployToken: o.redeployToken,
     services,
   };
 }

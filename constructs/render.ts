@@ -72,7 +72,7 @@ export interface RenderedInstance {
   readonly manifest: Manifest;
   /** The file uploaded by Terraform: writes every file into the staging dir and runs the deploy. */
   readonly bundle: string;
-  /** Run by the destroy-time provisioner. */
+  /** Run by the destroy-time provisioner; independent of the programs, so deploys never change it. */
   readonly destroyScript: string;
 }
 
@@ -285,6 +285,6 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     files,
     manifest,
     bundle,
-    destroyScript: template("destroy.sh.hbs")(ctx),
+    destroyScript: template("destroy.sh.hbs")(ctx0),
   };
 }

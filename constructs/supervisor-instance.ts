@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { type InstanceModel, resolveInstance, type SupervisorInstanceOptions } from "./instance-model";
 import { type RenderedInstance, renderInstance } from "./render";
 import type { ServiceModel } from "./service-model";
-import { addOutput, createDeployResource, warn } from "./terraform";
+import { addOutput, createDeployResources, warn } from "./terraform";
 import { formatProblem, instanceWarnings, validateHostConflicts, validateInstance } from "./validate";
 
 /** Props of SupervisorInstance: see SupervisorInstanceOptions for every field. */
@@ -32,13 +32,15 @@ export class SupervisorInstance extends Construct {
     this.directory = resolveInstance(props, this.node.path).dir;
 
     const model = this.model();
-    createDeployResource(this, "deploy", {
+    createDeployResources(this, {
       kind: model.deployResource,
       connection: { ...model.ssh },
+      instanceDirectory: model.dir,
       bundleDestination: `.jaws-deploy-${model.name}-${model.deployment}.sh`,
       runCommand: `bash ./.jaws-deploy-${model.name}-${model.deployment}.sh`,
       triggers: () => this.triggers(),
       bundle: () => this.render().bundle,
+      destroyScript: () => this.render().destroyScript,
     });
 
     for (const w of instanceWarnings(model)) warn(this, formatProblem(w));
@@ -75,11 +77,8 @@ export class SupervisorInstance extends Construct {
 
   private triggers(): Record<string, string> {
     const r = this.render();
-    const t: Record<string, string> = {
-      instance_dir: this.directory,
-      deploy_id: r.deployId,
-      destroy_script: r.destroyScript,
-    };
+    const t: Record<string, string> = { instance_dir: this.directory, deploy_id: r.deployId };
+    if (this.props.redeployToken !== undefined) t.redeploy = this.props.redeployToken;
     // Readable content, so `cdktf diff` shows the changed lines of what lands on the host.
     for (const f of r.files) {
       if (f.path === "supervisord.conf" || /^bin\/.+\.sh$/.test(f.path)) t[`file:${f.path}`] = f.content;

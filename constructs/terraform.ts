@@ -23,10 +23,10 @@ import { escapeTerraformTemplate } from "./escape";
 import type { DeployResourceKind } from "./instance-model";
 import { gitlabStateAddress, type StateBackend } from "./state-backend";
 
-/** What one deploy resource needs; producers run at synth, after every service is added. */
+/** What the deploy of one instance needs; producers run at synth, after every service is added. */
 export interface DeployResourceSpec {
   readonly kind: DeployResourceKind;
-  /** Connection settings that must survive in state for the destroy provisioner. */
+  /** Connection settings; kept in triggers because destroy provisioners may only read `self`. */
   readonly connection: {
     readonly host: string;
     readonly port: number;
@@ -43,6 +43,8 @@ export interface DeployResourceSpec {
       readonly certificateFile?: string;
     };
   };
+  /** Where the instance lives on the host: with the connection, its identity. */
+  readonly instanceDirectory: string;
   /** Remote path (relative to the login directory) the bundle is uploaded to. */
   readonly bundleDestination: string;
   /** Every value that, when changed, must re-run the deploy (no secrets). */
@@ -50,6 +52,8 @@ export interface DeployResourceSpec {
   readonly bundle: () => string;
   /** Shell command run by remote-exec to execute the uploaded bundle. */
   readonly runCommand: string;
+  /** Script that stops the instance; run on destroy. */
+  readonly destroyScript: () => string;
 }
 
 /** Text that must reach the host byte for byte, never read as a Terraform template. */
@@ -63,12 +67,17 @@ function ensureNullProvider(scope: Construct): void {
 /** Reads a key file at apply time; `~` is expanded by Terraform on the machine that deploys. */
 const fileAtDeploy = (path: string) => Fn.file(Fn.pathexpand(path));
 
-/**
- * A null_resource (or terraform_data) whose create-time provisioners upload the
- * bundle and run it, and whose destroy-time provisioner runs the destroy script
- * carried in its own triggers (destroy provisioners may only read `self`).
- */
-export function createDeployResource(scope: Construct, id: string, spec: DeployResourceSpec): TerraformResource {
+type Provisioners = NonNullable<ConstructorParameters<typeof DataResource>[2]>["provisioners"];
+
+/** A null_resource or terraform_data with an SSH connection read from its own triggers. */
+function sshResource(
+  scope: Construct,
+  id: string,
+  spec: DeployResourceSpec,
+  triggers: () => Record<string, string>,
+  provisioners: (self: (key: string) => string) => Provisioners,
+  dependsOn?: TerraformResource[],
+): TerraformResource {
   const triggersAttr = spec.kind === "terraform_data" ? "triggers_replace" : "triggers";
   const self = (key: string) => TerraformSelf.getString(`${triggersAttr}.${key}`);
   const c = spec.connection;
@@ -92,33 +101,60 @@ export function createDeployResource(scope: Construct, id: string, spec: DeployR
     bastionPrivateKey: b?.privateKeyFile === undefined ? undefined : fileAtDeploy(b.privateKeyFile),
     bastionCertificate: b?.certificateFile === undefined ? undefined : fileAtDeploy(b.certificateFile),
   };
-  const triggers = Lazy.anyValue({
+  const allTriggers = Lazy.anyValue({
     produce: () => {
       const t: Record<string, string> = {
         host: c.host,
         port: String(c.port),
         user: c.user,
         ...(c.hostKey === undefined ? {} : { host_key: c.hostKey }),
-        ...spec.triggers(),
+        ...triggers(),
       };
       return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, literal(v)]));
     },
   });
-  const provisioners = [
-    { type: "file" as const, content: Lazy.stringValue({ produce: () => literal(spec.bundle()) }), destination: spec.bundleDestination },
-    { type: "remote-exec" as const, inline: ["#!/bin/bash", literal(spec.runCommand)] },
-    // `when` is missing from cdktf's remote-exec type; Terraform accepts it.
-    { type: "remote-exec" as const, when: "destroy", inline: [self("destroy_script")] } as unknown as {
-      type: "remote-exec";
-      inline: string[];
-    },
-  ];
-  const common = { connection, provisioners, lifecycle: { createBeforeDestroy: true } };
+  const common = { connection, provisioners: provisioners(self), dependsOn };
   if (spec.kind === "terraform_data") {
-    return new DataResource(scope, id, { ...common, triggersReplace: triggers });
+    return new DataResource(scope, id, { ...common, triggersReplace: allTriggers });
   }
   ensureNullProvider(scope);
-  return new NullResource(scope, id, { ...common, triggers: triggers as unknown as Record<string, string> });
+  return new NullResource(scope, id, { ...common, triggers: allTriggers as unknown as Record<string, string> });
+}
+
+/**
+ * Two resources per instance:
+ * - `instance`: the instance's identity (host, user, directory). Its only provisioner runs at
+ *   destroy and stops the instance. Deploys never replace it, so a failed or replaced deploy can
+ *   never skip or trigger that stop (Terraform runs no destroy provisioner of a tainted or
+ *   create_before_destroy object).
+ * - `deploy`: triggered by the rendered content; uploads the bundle (file) and runs it (remote-exec).
+ */
+export function createDeployResources(
+  scope: Construct,
+  spec: DeployResourceSpec,
+): { instance: TerraformResource; deploy: TerraformResource } {
+  const instance = sshResource(
+    scope,
+    "instance",
+    spec,
+    () => ({ instance_dir: spec.instanceDirectory, destroy_script: spec.destroyScript() }),
+    (self) => [
+      // `when` is missing from cdktf's remote-exec type; Terraform accepts it.
+      { type: "remote-exec", when: "destroy", inline: [self("destroy_script")] } as unknown as { type: "remote-exec"; inline: string[] },
+    ],
+  );
+  const deploy = sshResource(
+    scope,
+    "deploy",
+    spec,
+    spec.triggers,
+    () => [
+      { type: "file", content: Lazy.stringValue({ produce: () => literal(spec.bundle()) }), destination: spec.bundleDestination },
+      { type: "remote-exec", inline: ["#!/bin/bash", literal(spec.runCommand)] },
+    ],
+    [instance],
+  );
+  return { instance, deploy };
 }
 
 /** A stack output a person can paste (a command line). */

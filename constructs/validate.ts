@@ -337,6 +337,9 @@ export function validateInstance(m: InstanceModel): Problem[] {
   c.int("groupPriority", m.group.priority, -999999, 999999);
   c.int("healthTimeoutSeconds", m.healthTimeoutSeconds, 1, 3600);
   c.int("lockTimeoutSeconds", m.lockTimeoutSeconds, 0, 86400);
+  if (m.redeployToken !== undefined) {
+    c.check(/^[A-Za-z0-9_.:+-]{1,64}$/.test(m.redeployToken), "redeployToken", "must be 1-64 letters, digits or _.:+-");
+  }
   c.check(
     m.deployResource === "null_resource" || m.deployResource === "terraform_data",
     "deployResource",

@@ -13,6 +13,8 @@ export interface StackSelection {
   readonly certificateFile?: string;
   /** @default null_resource */
   readonly deployResource?: SupervisorInstanceOptions["deployResource"];
+  /** Forces a deploy of every instance (see SupervisorInstanceOptions.redeployToken). @default - none */
+  readonly redeployToken?: string;
   /**
    * Where state lives; one state per stack and deployment.
    * @default local (state/<deployment>/terraform.<stack>.tfstate)
@@ -54,6 +56,7 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       privateKeyFile: sel.privateKeyFile,
       certificateFile: sel.certificateFile,
       deployResource: sel.deployResource,
+      redeployToken: sel.redeployToken,
       ...inst.options,
       ...sel.overrides,
     });

@@ -146,8 +146,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     const r = fx.project.terraform("jtm", "apply", "-auto-approve", "-input=false", `-replace=${addr}`);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/1 added, 0 changed, 1 destroyed/);
-    // The replaced object (same deploy id) is destroyed without its destroy provisioner: Terraform
-    // never runs those for create_before_destroy replacements, so nothing is stopped.
+    // Only the deploy resource is replaced; the stop lives on the instance resource, so nothing is stopped.
     expect(r.output).not.toMatch(/destroy: stopping/);
     const after = snapshot(host);
     expectBaselineUp(after);

@@ -17,7 +17,9 @@ function synthCori(sel: Partial<StackSelection> = {}): Record<string, Json> {
   return out;
 }
 
-const resourceOf = (stack: Json, type = "null_resource"): Json => Object.values(stack.resource[type] as Json)[0];
+/** The deploy (or, with `which`, the instance) resource of a stack. */
+const resourceOf = (stack: Json, type = "null_resource", which = "deploy"): Json =>
+  Object.entries(stack.resource[type] as Json).find(([k]) => k.startsWith(`supervisor_${which}_`))![1];
 
 describe("the default Cori stacks", () => {
   const stacks = synthCori();
@@ -30,7 +32,7 @@ describe("the default Cori stacks", () => {
     expect(stacks[id]).toMatchSnapshot();
   });
 
-  it("hold one null_resource per instance with an SSH connection pinned to the host key", () => {
+  it("hold a deploy and an instance null_resource, with an SSH connection pinned to the host key", () => {
     for (const [id, user] of [
       ["jaws-cori", "jaws"],
       ["jtm-cori", "jaws_jtm"],
@@ -46,25 +48,32 @@ describe("the default Cori stacks", () => {
         agent: "true",
       });
       expect(r.connection.private_key).toBeUndefined();
-      expect(r.lifecycle).toEqual({ create_before_destroy: true });
+      expect(Object.keys(stacks[id].resource.null_resource)).toHaveLength(2);
+      expect(resourceOf(stacks[id], "null_resource", "instance").connection).toEqual(r.connection);
       expect(stacks[id].provider.null).toBeDefined();
     }
   });
 
-  it("upload the bundle, run it, and stop the instance on destroy using only self", () => {
+  it("upload the bundle and run it; a separate, stable resource stops the instance on destroy using only self", () => {
     const r = resourceOf(stacks["jaws-cori"]);
-    const [file, exec, destroy] = r.provisioner;
+    const [file, exec, ...rest] = r.provisioner;
+    expect(rest).toEqual([]);
     expect(file.file.destination).toBe(".jaws-deploy-jaws-dev.sh");
     expect(file.file.content).toMatch(/^#!\/bin\/bash\n# Deploy bundle of supervisord instance jaws-dev/);
     expect(exec["remote-exec"].inline).toEqual(["#!/bin/bash", "bash ./.jaws-deploy-jaws-dev.sh"]);
-    expect(destroy["remote-exec"]).toEqual({ when: "destroy", inline: ["${self.triggers.destroy_script}"] });
+    expect(r.depends_on).toEqual([expect.stringMatching(/^null_resource\.supervisor_instance_/)]);
+    const inst = resourceOf(stacks["jaws-cori"], "null_resource", "instance");
+    expect(inst.provisioner).toEqual([{ "remote-exec": { when: "destroy", inline: ["${self.triggers.destroy_script}"] } }]);
+    expect(Object.keys(inst.triggers).sort()).toEqual(["destroy_script", "host", "host_key", "instance_dir", "port", "user"]);
+    // Deploys never change it: it does not depend on the programs.
+    const other = synthCori({ overrides: { healthTimeoutSeconds: 30 } });
+    expect(resourceOf(other["jaws-cori"], "null_resource", "instance").triggers).toEqual(inst.triggers);
   });
 
   it("trigger on the rendered content: config and wrappers readable, plus a deploy id", () => {
     const t = resourceOf(stacks["jtm-cori"]).triggers;
     expect(Object.keys(t).sort()).toEqual([
       "deploy_id",
-      "destroy_script",
       "file:bin/jaws-cromwell.sh",
       "file:bin/jaws-deploy-worker.sh",
       "file:bin/jaws-jtm.sh",
@@ -80,6 +89,15 @@ describe("the default Cori stacks", () => {
     expect(t["file:supervisord.conf"]).toMatch(/\[program:jaws-jtm\][^[]*priority=1\n/);
     expect(t["file:supervisord.conf"]).toContain("[group:jaws-dev]\nprograms=jaws-jtm,jaws-cromwell,jaws-deploy-worker\npriority=999\n");
     expect(t["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50101");
+  });
+
+  it("re-run the deploy, not the instance, for a new redeploy token", () => {
+    const again = synthCori({ redeployToken: "2026-11-27" });
+    expect(resourceOf(again["jaws-cori"]).triggers.redeploy).toBe("2026-11-27");
+    expect(resourceOf(stacks["jaws-cori"]).triggers.redeploy).toBeUndefined();
+    expect(resourceOf(again["jaws-cori"], "null_resource", "instance")).toEqual(
+      resourceOf(stacks["jaws-cori"], "null_resource", "instance"),
+    );
   });
 
   it("escape every ${ and %{ meant for the host", () => {
@@ -120,7 +138,9 @@ describe("the default Cori stacks", () => {
     expect(s["jaws-cori"].resource.null_resource).toBeUndefined();
     expect(s["jaws-cori"].provider).toBeUndefined();
     expect(r.connection.host).toBe("${self.triggers_replace.host}");
-    expect(r.provisioner[2]["remote-exec"].inline).toEqual(["${self.triggers_replace.destroy_script}"]);
+    expect(resourceOf(s["jaws-cori"], "terraform_data", "instance").provisioner[0]["remote-exec"].inline).toEqual([
+      "${self.triggers_replace.destroy_script}",
+    ]);
     expect(r.triggers_replace.deploy_id).toBe(resourceOf(stacks["jaws-cori"]).triggers.deploy_id);
   });
 

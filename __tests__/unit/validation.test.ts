@@ -51,6 +51,7 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["relative directory", model({ directory: "." }), "app/jaws", "directory"],
   ["group name with '/'", model({ groupName: "jaws/dev" }), "app/jaws", "groupName"],
   ["health timeout 0", model({ healthTimeoutSeconds: 0 }), "app/jaws", "healthTimeoutSeconds"],
+  ["redeploy token with a space", model({ redeployToken: "a b" }), "app/jaws", "redeployToken"],
   ["unknown deploy resource", model({ deployResource: "aws_instance" as never }), "app/jaws", "deployResource"],
   // Programs
   ["program named a:b", model({}, { "a:b": ok }), "app/jaws/a:b", "name"],
