@@ -232,29 +232,29 @@ export interface SupervisordSettings {
   readonly directory: string;
 }
 
+/** One SSH endpoint: the host, or the bastion in front of it. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey?: string;
+  readonly privateKeyFile?: string;
+  readonly certificateFile?: string;
+}
+
+/** How the deploy reaches the host. */
+export interface SshSettings extends SshEndpoint {
+  readonly insecureSkipHostKeyCheck: boolean;
+  readonly bastion?: SshEndpoint;
+}
+
 /** An instance with every default applied: what validation and rendering see. */
 export interface InstanceModel {
   /** Construct path (or any label) used in error messages. */
   readonly path: string;
   readonly name: string;
   readonly deployment: string;
-  readonly ssh: {
-    readonly host: string;
-    readonly port: number;
-    readonly user: string;
-    readonly hostKey?: string;
-    readonly insecureSkipHostKeyCheck: boolean;
-    readonly privateKeyFile?: string;
-    readonly certificateFile?: string;
-    readonly bastion?: {
-      readonly host: string;
-      readonly port: number;
-      readonly user: string;
-      readonly privateKeyFile?: string;
-      readonly certificateFile?: string;
-      readonly hostKey?: string;
-    };
-  };
+  readonly ssh: SshSettings;
   readonly baseDirectory: string;
   /** `<baseDirectory>/<name>-<deployment>`: everything of the instance lives here. */
   readonly dir: string;

@@ -20,29 +20,14 @@ import {
 } from "cdktf";
 import type { Construct } from "constructs";
 import { escapeTerraformTemplate } from "./escape";
-import type { DeployResourceKind } from "./instance-model";
+import type { DeployResourceKind, SshSettings } from "./instance-model";
 import { gitlabStateAddress, type StateBackend } from "./state-backend";
 
 /** What the deploy of one instance needs; producers run at synth, after every service is added. */
 export interface DeployResourceSpec {
   readonly kind: DeployResourceKind;
   /** Connection settings; kept in triggers because destroy provisioners may only read `self`. */
-  readonly connection: {
-    readonly host: string;
-    readonly port: number;
-    readonly user: string;
-    readonly hostKey?: string;
-    readonly privateKeyFile?: string;
-    readonly certificateFile?: string;
-    readonly bastion?: {
-      readonly host: string;
-      readonly port: number;
-      readonly user: string;
-      readonly hostKey?: string;
-      readonly privateKeyFile?: string;
-      readonly certificateFile?: string;
-    };
-  };
+  readonly connection: SshSettings;
   /** Where the instance lives on the host: with the connection, its identity. */
   readonly instanceDirectory: string;
   /** Remote path (relative to the login directory) the bundle is uploaded to. */
