@@ -16,6 +16,7 @@
 import { resolve } from "node:path";
 import { App } from "cdktf";
 import { loadSiteModule, selectSites } from "./sites";
+import { forgetSwitchedBackends } from "./sites/backend-switch";
 import { addSiteStacks } from "./sites/stacks";
 
 const env = process.env;
@@ -33,3 +34,7 @@ for (const site of selectSites(env.JAWS_SITES || "cori", extraSites)) {
   });
 }
 app.synth();
+// Another deployment synthesized into the same cdktf.out before: its backend is not this one's.
+for (const f of forgetSwitchedBackends(app.outdir)) {
+  console.error(`jaws-deploy: ${f.stack}: backend ${f.to} (was ${f.from}); the other state is left untouched`);
+}

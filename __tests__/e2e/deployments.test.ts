@@ -1,0 +1,154 @@
+/**
+ * Issue 5, "Deployments and state": dev and prod of one site side by side on one host, each with
+ * its own directories, group, ports and Terraform state. Deploying dev (a change, through the
+ * cdktf CLI as CI runs it) never reads or writes prod's state and never touches prod's processes.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { resetUserHome, type TestHostInfo } from "../host/test-host";
+import { useTestHost } from "../host/use-test-host";
+import { fileHash, ROLES, SiteProject, siteInstanceDir, sitePids, siteStack, siteSupervisordPid, timing } from "./support5/site-project";
+
+const { info, skipReason } = useTestHost();
+
+const DEPLOYMENTS = ["dev", "prod"] as const;
+const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GREETING: "dev-only" } }) };
+
+interface StateJson {
+  // terraform_data keeps triggers_replace as a dynamic value: {value, type}.
+  resources: { type: string; instances: { attributes: { triggers_replace?: { value?: Record<string, string> } } }[] }[];
+}
+const readState = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as StateJson;
+const instanceDirInState = (file: string) => [
+  ...new Set(
+    readState(file)
+      .resources.flatMap((r) => r.instances)
+      .map((i) => i.attributes.triggers_replace?.value?.instance_dir)
+      .filter(Boolean),
+  ),
+];
+
+/** Every PID of a deployment: supervisord's and each process', both instances. */
+function deploymentPids(deployment: string): Record<string, number | undefined> {
+  const out: Record<string, number | undefined> = {};
+  for (const role of ROLES) {
+    out[`${role} supervisord`] = siteSupervisordPid(role, deployment);
+    for (const [k, pid] of Object.entries(sitePids(role, deployment))) out[`${role} ${k}`] = pid;
+  }
+  return out;
+}
+
+describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`, () => {
+  const host = info as TestHostInfo;
+  const project = new SiteProject(host);
+
+  beforeAll(() => {
+    for (const role of ROLES) resetUserHome(host, role);
+  });
+  afterAll(() => {
+    for (const role of ROLES) resetUserHome(host, role);
+    project.remove();
+  });
+
+  test("dev and prod: own directories, groups, ports, supervisords and state files", async () => {
+    for (const d of DEPLOYMENTS) {
+      const t0 = Date.now();
+      await project.deploy({ JAWS_DEPLOYMENT: d });
+      timing(`deployments: deploy ${d}`, Date.now() - t0);
+      // The synthesized backend names the deployment's own state file, relative to the project.
+      for (const role of ROLES) {
+        const backend = (project.stackJson(role).terraform as { backend: { local: { path: string } } }).backend.local;
+        expect(backend.path).toBe(`../../../state/${d}/terraform.${siteStack(role)}.tfstate`);
+      }
+    }
+    for (const d of DEPLOYMENTS) {
+      for (const role of ROLES) {
+        const dir = siteInstanceDir(role, d);
+        const conf = fs.readFileSync(`${dir}/supervisord.conf`, "utf8");
+        expect(conf).toContain(`[group:jaws-${d}]`);
+        expect(conf).toContain(`identifier=supervisor-${role}-${d}`);
+        expect(conf).not.toContain(d === "dev" ? "jaws-prod" : "jaws-dev");
+        // Every process of the deployment is in its own group.
+        const pids = sitePids(role, d);
+        expect(Object.keys(pids).length).toBeGreaterThan(0);
+        for (const k of Object.keys(pids)) expect(k.startsWith(`jaws-${d}:`), k).toBe(true);
+        // The state of each deployment records its own instance directory.
+        expect(instanceDirInState(project.stateFile(role, d))).toEqual([dir]);
+      }
+      // jtm's control endpoint: the port table (64111 dev, 64113 prod), on 127.0.0.1.
+      const jtmConf = fs.readFileSync(`${siteInstanceDir("jtm", d)}/supervisord.conf`, "utf8");
+      expect(jtmConf).toContain(`port=127.0.0.1:${d === "dev" ? 64111 : 64113}`);
+    }
+    // Two supervisords per user, one per deployment.
+    for (const role of ROLES) {
+      const dev = siteSupervisordPid(role, "dev");
+      const prod = siteSupervisordPid(role, "prod");
+      expect(dev).toBeGreaterThan(1);
+      expect(prod).toBeGreaterThan(1);
+      expect(dev).not.toBe(prod);
+    }
+    // One state file per stack and deployment, nothing else.
+    const files = fs
+      .readdirSync(path.join(project.dir, "state"), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".tfstate"))
+      .sort();
+    expect(files).toEqual(
+      [
+        "dev/terraform.jaws-testhost.tfstate",
+        "dev/terraform.jtm-testhost.tfstate",
+        "prod/terraform.jaws-testhost.tfstate",
+        "prod/terraform.jtm-testhost.tfstate",
+      ].sort(),
+    );
+  });
+
+  test("cdktf deploy of a dev change never reads or writes prod's state, nor touches prod's processes", () => {
+    const prodFiles = ROLES.map((r) => project.stateFile(r, "prod"));
+    const devFiles = ROLES.map((r) => project.stateFile(r, "dev"));
+    const prodState = prodFiles.map((f) => fs.readFileSync(f));
+    const prodHashes = prodFiles.map(fileHash);
+    const devHashes = devFiles.map(fileHash);
+    const prodPids = deploymentPids("prod");
+    const devPids = deploymentPids("dev");
+    for (const p of Object.values(prodPids)) expect(p).toBeDefined();
+
+    // Prod's state replaced by text that is no state: if the dev deploy read it, it would fail;
+    // if it wrote it, the hash would change. (The working directory was last set up for prod:
+    // the dev deploy also proves switching deployments in one checkout is safe.)
+    const poison = "not a Terraform state: deploying dev must neither read nor write this file\n";
+    for (const f of prodFiles) fs.writeFileSync(f, poison);
+    const poisonHash = fileHash(prodFiles[0]);
+    let r: ReturnType<SiteProject["cdktf"]>;
+    try {
+      r = project.cdktf(["deploy", siteStack("jaws"), siteStack("jtm"), "--auto-approve"], { JAWS_DEPLOYMENT: "dev", ...CHANGE });
+    } finally {
+      for (const f of prodFiles) expect(fileHash(f), `${f} during the dev deploy`).toBe(poisonHash);
+      for (const [i, f] of prodFiles.entries()) fs.writeFileSync(f, prodState[i]);
+    }
+    timing("deployments: cdktf deploy of the dev change (both stacks)", r.ms);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).not.toMatch(/migrat/i);
+    // The stack directory was initialised for prod: the app forgot that backend (see
+    // sites/backend-switch.ts) instead of Terraform stopping on "Backend configuration changed".
+    expect(r.output).toMatch(/jaws-testhost: backend path="[^"]*state\/dev\/[^"]*" \(was path="[^"]*state\/prod\//);
+
+    // Prod: same state bytes, same processes.
+    expect(prodFiles.map(fileHash)).toEqual(prodHashes);
+    expect(deploymentPids("prod")).toEqual(prodPids);
+    // Dev: its state was written, and the changed program (only it) restarted.
+    expect(devFiles.map(fileHash)[0]).not.toBe(devHashes[0]);
+    const devAfter = deploymentPids("dev");
+    const restarted = Object.keys(devAfter).filter((k) => devAfter[k] !== devPids[k]);
+    expect(restarted).toEqual(["jaws jaws-dev:jaws-greeter"]);
+
+    // And prod, planned from its own state, still has nothing to do.
+    project.synth({ JAWS_DEPLOYMENT: "prod" });
+    for (const role of ROLES) {
+      project.init(role, { JAWS_DEPLOYMENT: "prod" });
+      const plan = project.terraform(role, ["plan", "-input=false", "-detailed-exitcode"], { JAWS_DEPLOYMENT: "prod" });
+      expect(plan.code, plan.output).toBe(0);
+    }
+  });
+});

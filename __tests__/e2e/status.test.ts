@@ -1,0 +1,129 @@
+/**
+ * Issue 5, "Operators": `npm run status -- <site> <deployment>` over real SSH to the test host,
+ * with the same site definition as the deploy (JAWS_SITES_MODULE, pinned host key, the instances'
+ * own keys). Every program of both instances with state, PID and uptime; clear errors when
+ * supervisord is not running, when nothing is deployed, and when the host cannot be reached.
+ */
+import { spawnSync } from "node:child_process";
+import * as net from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { resetUserHome, runAsUser, type TestHostInfo } from "../host/test-host";
+import { useTestHost } from "../host/use-test-host";
+import { type CmdResult, REPO, ROLES, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support5/site-project";
+import { TEST_SITE_NAME } from "./support5/test-site";
+
+const { info, skipReason } = useTestHost();
+
+const PROGRAMS = {
+  jaws: ["jaws-greeter", "jaws-setup", "jaws-ticker"],
+  jtm: ["jaws-poller", "jaws-worker"],
+} as const;
+const ONE_SHOTS = new Set(["jaws-setup"]);
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})`, () => {
+  const host = info as TestHostInfo;
+  const project = new SiteProject(host);
+
+  /** `npm run status -- testhost <deployment>` in the repository, with the site's environment. */
+  const status = (deployment: string, extra: Record<string, string> = {}): CmdResult => {
+    const t0 = Date.now();
+    const r = spawnSync("npm", ["run", "--silent", "status", "--", TEST_SITE_NAME, deployment], {
+      cwd: REPO,
+      env: project.env(extra),
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    return { code: r.status ?? -1, output: `${r.stdout ?? ""}${r.stderr ?? ""}`, ms: Date.now() - t0 };
+  };
+
+  beforeAll(async () => {
+    for (const role of ROLES) resetUserHome(host, role);
+    const t0 = Date.now();
+    await project.deploy();
+    timing("status: deploy of both stacks", Date.now() - t0);
+  });
+  afterAll(() => {
+    for (const role of ROLES) resetUserHome(host, role);
+    project.remove();
+  });
+
+  test("every program of both instances, with state, PID and uptime; exit 0", () => {
+    const r = status("dev");
+    timing("status: npm run status (both instances up)", r.ms);
+    console.info(r.output);
+    expect(r.code, r.output).toBe(0);
+    for (const role of ROLES) {
+      expect(r.output).toContain(`== ${role}-dev (${host.users[role].name}@127.0.0.1:${host.port})`);
+      const pids = sitePids(role, "dev");
+      for (const program of PROGRAMS[role]) {
+        const name = `jaws-dev:${program}`;
+        const line = r.output.split("\n").find((l) => l.startsWith(`${name} `));
+        expect(line, `${name} in\n${r.output}`).toBeDefined();
+        const [, state, pid, uptime] = (line as string).trim().split(/\s+/);
+        if (ONE_SHOTS.has(program)) {
+          expect(state).toBe("EXITED");
+          expect(pid).toBe("-");
+        } else {
+          expect(state, line).toBe("RUNNING");
+          expect(Number(pid)).toBe(pids[name]);
+          expect(uptime).toMatch(/^\d+:\d\d:\d\d$/);
+        }
+      }
+    }
+  });
+
+  test("supervisord of one instance shut down: says so, names the ensure script, exit 1; the other instance still shown", () => {
+    const dir = siteInstanceDir("jtm", "dev");
+    const down = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown`);
+    expect(down.code, down.stderr + down.stdout).toBe(0);
+    const deadline = Date.now() + 15_000;
+    while (siteSupervisordPid("jtm", "dev") !== undefined && Date.now() < deadline) spawnSync("sleep", ["0.2"]);
+    expect(siteSupervisordPid("jtm", "dev")).toBeUndefined();
+
+    const r = status("dev");
+    timing("status: npm run status (jtm down)", r.ms);
+    console.info(r.output);
+    expect(r.code, r.output).toBe(1);
+    const jtmPart = r.output.slice(r.output.indexOf("== jtm-dev"));
+    expect(jtmPart).toMatch(/supervisord is not running/);
+    expect(jtmPart).toContain(`${dir}/bin/ensure`);
+    // jaws is unaffected and still listed.
+    expect(r.output).toMatch(/^jaws-dev:jaws-ticker\s+RUNNING\s+\d+/m);
+  });
+
+  test("nothing deployed for a deployment: says so, exit 1", () => {
+    const r = status("staging");
+    expect(r.code, r.output).toBe(1);
+    expect(r.output).toContain(`nothing deployed in ${siteInstanceDir("jaws", "staging")}`);
+    expect(r.output).toContain(`nothing deployed in ${siteInstanceDir("jtm", "staging")}`);
+  });
+
+  test("wrong SSH port: says the host cannot be reached, exit 1", async () => {
+    const port = await closedPort();
+    const overrides = JSON.parse(project.env().JAWS_OVERRIDES as string);
+    const r = status("dev", { JAWS_OVERRIDES: JSON.stringify({ ...overrides, port }) });
+    timing("status: npm run status (wrong port)", r.ms);
+    console.info(r.output);
+    expect(r.code, r.output).toBe(1);
+    for (const role of ROLES) {
+      const part = r.output.slice(r.output.indexOf(`== ${role}-dev`));
+      expect(part).toMatch(
+        new RegExp(
+          `^== ${role}-dev \\(${host.users[role].name}@127\\.0\\.0\\.1:${port}\\)\\nERROR: cannot reach the host over SSH: .*(refused|port ${port})`,
+          "m",
+        ),
+      );
+    }
+  });
+});
