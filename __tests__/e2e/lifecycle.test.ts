@@ -37,7 +37,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     const results = await fx.project.deploy(baseline());
     for (const r of results) {
       expect(r.output).toMatch(/bootstrap: creating venv/);
-      expect(r.output).toMatch(/Apply complete! Resources: 1 added, 0 changed, 0 destroyed/);
+      expect(r.output).toMatch(/Apply complete! Resources: 2 added, 0 changed, 0 destroyed/);
     }
     const s = snapshot(host);
     expectBaselineUp(s);

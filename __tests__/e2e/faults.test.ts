@@ -1,0 +1,410 @@
+/**
+ * Issue 4, faults on the test host: a deploy interrupted half-way (SSH session killed, deploy
+ * process killed), a config the host's supervisord parser rejects, a health gate failure with
+ * automatic rollback, two deploys of one instance at once, stale pidfile and socket after a crash
+ * of supervisord, a host without the configured Python or where pip cannot install. Each ends with
+ * the instance in a known state: the intended one, or the previous one untouched.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { afterAll, describe, expect, test } from "vitest";
+import type { JawsServiceOptions } from "../../constructs";
+import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../host/test-host";
+import { useTestHost } from "../host/use-test-host";
+import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { baseline, crasher, GROUP, instanceDir, type ModelVariant, shellLoop } from "./support/model";
+import {
+  E2eProject,
+  hostFile,
+  pidsOf,
+  processesMatching,
+  processOwner,
+  processStates,
+  restartedBetween,
+  type Snapshot,
+  snapshot,
+  waitFor,
+} from "./support/project";
+import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, waitUntil, withOptions } from "./support4/live";
+
+const { info, skipReason } = useTestHost();
+
+/** A loop that takes `secs` to stop (its TERM trap sleeps): a deploy spends seconds in its stop phase. */
+const slowStop = (marker: string, secs = 4): JawsServiceOptions => ({
+  command: ["/bin/sh", "-c", `trap 'sleep ${secs}; exit 0' TERM; i=0; while true; do i=$((i+1)); echo "${marker} $i"; sleep 1; done`],
+  startsecs: 1,
+  stopwaitsecs: secs + 10,
+});
+
+describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
+  const host = info as TestHostInfo;
+  const fx = new Fixture(host);
+  const others: E2eProject[] = [];
+  afterAll(() => {
+    // Other projects' state knows the instances too: never destroy through them, just drop them.
+    for (const p of others) p.remove();
+    fx.cleanup();
+  });
+  const dirOf = (role: TestUserRole) => instanceDir(host, role);
+  const leftovers = (role: TestUserRole) =>
+    listFiles(dirOf(role)).filter((f) => /\.new\.\d+$|\.tmp\.\d+$|\/\.deploy\/in-progress$|\/secret\/key\.new$/.test(f));
+  const eachOnce = (role: TestUserRole, markers: string[]) => {
+    for (const m of markers) expect(processesMatching(host, role, m).length, `processes matching '${m}'`).toBe(1);
+  };
+  /** What a converged instance looks like: what the model says, nothing half-done left. */
+  const expectConverged = (s: Snapshot, role: TestUserRole, variant: ModelVariant) => {
+    const states = Object.fromEntries(Object.entries(s.processes).filter(([k]) => k.startsWith(`${role} `)));
+    expect(Object.keys(states).sort()).toEqual(
+      Object.keys(variant[role].services)
+        .map((n) => `${role} ${GROUP}:${n}`)
+        .sort(),
+    );
+    for (const [k, p] of Object.entries(states)) {
+      const oneShot = variant[role].services[k.split(":")[1]]?.oneShot;
+      expect(`${k} ${p.state}`).toBe(`${k} ${oneShot ? "EXITED" : "RUNNING"}`);
+    }
+    expect(leftovers(role)).toEqual([]);
+    expect(fx.project.plan(role).code, "terraform plan after convergence").toBe(0);
+  };
+
+  describe("F1. a deploy interrupted half-way: the next deploy converges", () => {
+    const stopPhase = async (run: LiveApply) => {
+      await run.waitForLine(/stopping changed or removed programs: ticker/, 120_000);
+      // The old ticker got its TERM (its trap sleeps 4 s): the deploy waits inside `jawsctl stop-programs`.
+      await waitUntil("the old ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 4"), 10_000);
+      expect(processesLike(/jawsctl\.py .*stop-programs/).length).toBeGreaterThan(0);
+    };
+    const a = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-a")));
+    const b = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-b")));
+
+    // Where the deploy is cut: in the stop phase (the old ticker is stopping), or after the new files
+    // are installed but before the changed program is started (the moment `jawsctl apply` runs).
+    const cases = [
+      { name: "the SSH session killed in the stop phase (CI job cancelled, network cut)", kill: "ssh", at: "stop" },
+      { name: "the deploy process killed (SIGKILL) in the stop phase", kill: "deploy", at: "stop" },
+      { name: "the deploy process killed (SIGKILL) after installing the new files, before starting", kill: "deploy", at: "apply" },
+    ] as const;
+    for (const c of cases) {
+      test(c.name, async () => {
+        await fx.atBaseline();
+        await fx.project.deploy(a);
+        const before = snapshot(host);
+        fx.project.synth(b);
+        const run = new LiveApply(fx.project, "jaws");
+        await stopPhase(run);
+        if (c.at === "apply") {
+          // Polled tightly: `jawsctl apply` lives a few hundred milliseconds.
+          const seen = await spinUntil(
+            () =>
+              procScan(host.users.jaws.uid, (argv) => argv.some((x) => x.endsWith("/jawsctl.py")) && argv.at(-1) === "apply").length > 0,
+            15_000,
+          );
+          expect(seen, "jawsctl apply seen").toBe(true);
+        }
+        const t0 = Date.now();
+        if (c.kill === "ssh") {
+          const sessions = processesLike(new RegExp(`^sshd: ${host.users.jaws.name}\\b`));
+          expect(sessions.length).toBeGreaterThan(0);
+          killAll(sessions.map((p) => p.pid));
+        } else {
+          const deploy = procScan(host.users.jaws.uid, (argv) => argv.some((x) => x.endsWith("/bin/deploy") || x.endsWith("/jawsctl.py")));
+          expect(deploy.length).toBeGreaterThan(0);
+          killAll(deploy);
+        }
+        const r = await run.done;
+        console.info(`interrupted apply ended ${Date.now() - t0} ms after the kill (exit ${r.code})`);
+        expect(r.code).not.toBe(0);
+        expect(r.output).not.toMatch(/deploy [0-9a-f]{16} done/);
+        // Half-way indeed: the marker is there, the old ticker was stopped, the new one not started.
+        await waitFor("the remote deploy gone", () =>
+          userProcesses(host.users.jaws.name).every((p) => !/bin\/deploy|jawsctl\.py/.test(p.cmd)),
+        );
+        expect(fs.existsSync(`${dirOf("jaws")}/.deploy/in-progress`)).toBe(true);
+        expect(processesMatching(host, "jaws", "jaws-slow-b")).toEqual([]);
+        const mid = processStates(host, "jaws")[`${GROUP}:ticker`]?.state;
+        console.info(
+          `ticker after the interruption: ${mid}; new wrapper installed: ${hostFile(host, "jaws", "bin/ticker.sh").includes("jaws-slow-b")}`,
+        );
+        expect(mid).not.toBe("RUNNING");
+        if (c.at === "apply") expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
+
+        const t1 = Date.now();
+        const [next] = await fx.project.deploy(b, ["jaws"]);
+        console.info(`converging deploy: ${Date.now() - t1} ms`);
+        const after = snapshot(host);
+        expectConverged(after, "jaws", b);
+        eachOnce("jaws", ["jaws-slow-b ", "GREETING"]);
+        expect(processesMatching(host, "jaws", "jaws-slow-a")).toEqual([]);
+        expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
+        // The jtm instance never noticed.
+        expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
+        expect(next.output).toMatch(/the last deploy did not finish \(deploy [0-9a-f]{16}, started/);
+        expect(next.output).toMatch(/supervisord settings changed: controlled restart/);
+      });
+    }
+  });
+
+  test("F1d. a program still stopping (stopped by hand) when a deploy restarts it: the deploy waits for it, then starts the new version", async () => {
+    await fx.atBaseline();
+    const dir = dirOf("jaws");
+    await fx.project.deploy(variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-c", 10))));
+    const stop = runAsUser("jaws", `nohup ${dir}/bin/supervisorctl stop ${GROUP}:ticker >/dev/null 2>&1 &`);
+    expect(stop.code).toBe(0);
+    await waitUntil("the ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 10"), 10_000);
+    const t0 = Date.now();
+    const d = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-d")));
+    const [r] = await fx.project.deploy(d, ["jaws"]);
+    console.info(`deploy over a stopping program: ${Date.now() - t0} ms`);
+    expect(r.output).toMatch(/stopping changed or removed programs: ticker/);
+    expect(r.output).not.toMatch(/stopped jaws-dev:ticker/); // it was not RUNNING: nothing to stop, only to wait for
+    expectConverged(snapshot(host), "jaws", d);
+    eachOnce("jaws", ["jaws-slow-d "]);
+    expect(processesMatching(host, "jaws", "jaws-slow-c")).toEqual([]);
+  });
+
+  describe("F2. a config that the host's supervisord parser rejects is never installed nor loaded", () => {
+    const cases: [string, (v: ModelVariant) => void, RegExp][] = [
+      [
+        "a program directory missing on the host",
+        (v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, directory: "/nonexistent/jaws-workdir" }),
+        /the new config is rejected: missing on this host: ticker: directory \/nonexistent\/jaws-workdir/,
+      ],
+      [
+        "a log file in a directory missing on the host",
+        (v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, stdoutLogfile: "/nonexistent/jaws-logs/ticker.log" }),
+        /the new config is rejected by supervisord's parser: .*\/nonexistent\/jaws-logs/,
+      ],
+    ];
+    for (const [what, change, message] of cases) {
+      test(what, async () => {
+        const before = await fx.atBaseline();
+        const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f));
+        fx.project.synth(variantWith(change));
+        const r = fx.project.apply("jaws");
+        expect(r.code).not.toBe(0);
+        expect(r.output).toMatch(/checking the new config with supervisord's own parser/);
+        expect(r.output).toMatch(message);
+        expect(r.output).not.toMatch(/stopping|applying the new program config|plan:/);
+        expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f))).toEqual(files);
+        const after = snapshot(host);
+        expect(pidsOf(after)).toEqual(pidsOf(before));
+        expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+        expect(leftovers("jaws")).toEqual([]);
+      });
+    }
+  });
+
+  describe("F3. health gate failure: automatic rollback, then a clear failure", () => {
+    test("a changed program that crashes: its old version runs again, every other PID is kept", async () => {
+      const before = await fx.atBaseline();
+      const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f));
+      fx.project.synth(variantWith((v) => (v.jaws.services.ticker = crasher())));
+      const r = fx.project.apply("jaws");
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/health gate failed: jaws-dev:ticker did not start/);
+      expect(r.output).toMatch(/last stderr of jaws-dev:ticker ---[\s\S]*crasher: FATAL no such config file/);
+      expect(r.output).toMatch(/rolling back to the previous config/);
+      expect(r.output).toMatch(/previous config restored and healthy/);
+      expect(r.output).toMatch(/ERROR: deploy [0-9a-f]{16} failed its health gate \(see above\); the host runs the previous config/);
+
+      const after = snapshot(host);
+      const diff = restartedBetween(before, after);
+      expect(diff).toEqual({ restarted: [`jaws ${GROUP}:ticker`], added: [], removed: [], supervisordRestarted: [] });
+      expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
+      eachOnce("jaws", ["jaws-tick ", "GREETING"]);
+      expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f))).toEqual(files);
+      expect(leftovers("jaws")).toEqual([]);
+    });
+
+    test("an instance-level change with a crashing program: supervisord restarted with the previous config", async () => {
+      const before = await fx.atBaseline();
+      const conf = hostFile(host, "jaws", "supervisord.conf");
+      fx.project.synth(
+        variantWith((v) => {
+          v.jaws.options = { loglevel: "debug" };
+          v.jaws.services.ticker = crasher();
+        }),
+      );
+      const r = fx.project.apply("jaws");
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/health gate failed: jaws-dev:ticker did not start/);
+      expect(r.output).toMatch(/rolling back to the previous config[\s\S]*supervisord settings changed: controlled restart/);
+      expect(r.output).toMatch(/previous config restored and healthy/);
+      const after = snapshot(host);
+      expectBaselineUp(after);
+      expect(after.supervisord.jaws).not.toBe(before.supervisord.jaws);
+      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(conf);
+      expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
+      expect(leftovers("jaws")).toEqual([]);
+    });
+  });
+
+  describe("F4. two deploys of one instance at once (two projects, two states)", () => {
+    const slowStart = (marker: string) => (v: ModelVariant) => {
+      v.jaws.services.ticker = { command: shellLoop(marker), startsecs: 6 };
+    };
+
+    test("the second waits for the host lock, then proceeds; they never interleave", async () => {
+      await fx.atBaseline();
+      const p2 = new E2eProject(host);
+      others.push(p2);
+      const v1 = variantWith(slowStart("jaws-p1"));
+      const v2 = variantWith(slowStart("jaws-p2"));
+      fx.project.synth(v1);
+      p2.synth(v2);
+      expect(p2.terraform("jaws", "init", "-input=false").code).toBe(0);
+
+      const first = new LiveApply(fx.project, "jaws");
+      await first.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
+      const second = new LiveApply(p2, "jaws");
+      const [r1, r2] = await Promise.all([first.done, second.done]);
+      expect(r1.code, r1.output).toBe(0);
+      expect(r2.code, r2.output).toBe(0);
+      expect(r1.output).not.toMatch(/another deploy of this instance is running/);
+      expect(r2.output).toMatch(/\[jaws-dev\] another deploy of this instance is running; waiting up to 60s for its lock/);
+      // Order: the second waited while the first ran, and started its work once the first was done.
+      const firstDone = first.at(/deploy [0-9a-f]{16} done/) as number;
+      const secondWaits = second.at(/another deploy of this instance is running/) as number;
+      const secondWorks = second.at(/\[jaws-dev\] checking the new config/) as number;
+      console.info(`lock: second waited ${secondWorks - secondWaits} ms; first done at ${firstDone}, second started at ${secondWorks}`);
+      expect(secondWaits).toBeLessThan(firstDone);
+      expect(secondWorks).toBeGreaterThanOrEqual(firstDone);
+      // The last one wins, whole: its program runs once, nothing of the first is left.
+      const after = snapshot(host);
+      expectBaselineUp(after);
+      eachOnce("jaws", ["jaws-p2 "]);
+      expect(processesMatching(host, "jaws", "jaws-p1")).toEqual([]);
+      expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p2");
+      expect(leftovers("jaws")).toEqual([]);
+    });
+
+    test("with lockTimeoutSeconds 1 the second gives up clearly and changes nothing; run again later, it proceeds", async () => {
+      await fx.atBaseline();
+      const p2 = new E2eProject(host);
+      others.push(p2);
+      const v3 = withOptions(variantWith(slowStart("jaws-p3")), "jaws", { lockTimeoutSeconds: 1 });
+      const v4 = variantWith(slowStart("jaws-p4"));
+      p2.synth(v4);
+      fx.project.synth(v3);
+      expect(p2.terraform("jaws", "init", "-input=false").code).toBe(0);
+
+      const holder = new LiveApply(p2, "jaws");
+      await holder.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
+      const impatient = new LiveApply(fx.project, "jaws");
+      const r3 = await impatient.done;
+      expect(r3.code).not.toBe(0);
+      expect(r3.output).toMatch(/another deploy of this instance is running; waiting up to 1s for its lock/);
+      expect(r3.output).toMatch(
+        /ERROR: gave up after 1s waiting for the deploy lock \S+\/\.deploy\/lock \(held by: pid \d+ on \S+ since \S+\)/,
+      );
+      expect(r3.output).not.toMatch(/checking the new config/);
+      const r4 = await holder.done;
+      expect(r4.code, r4.output).toBe(0);
+      eachOnce("jaws", ["jaws-p4 "]);
+      expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p4");
+
+      // Nothing holds the lock now: the same apply proceeds.
+      const again = fx.project.apply("jaws");
+      expect(again.code, again.output).toBe(0);
+      expect(again.output).not.toMatch(/another deploy of this instance is running/);
+      eachOnce("jaws", ["jaws-p3 "]);
+      expect(processesMatching(host, "jaws", "jaws-p4")).toEqual([]);
+    });
+  });
+
+  test("F5. supervisord crashed (SIGKILL): stale pidfile and socket; the next deploy starts cleanly", async () => {
+    const before = await fx.atBaseline();
+    // jaws: supervisord alone killed, its programs left running. jtm: everything killed, and its
+    // pidfile pointing at a live process that is not supervisord (a recycled pid).
+    process.kill(before.supervisord.jaws as number, "SIGKILL");
+    killAll(userProcesses(host.users.jtm.name).map((p) => p.pid));
+    await waitFor("jaws supervisord gone", () => processOwner(before.supervisord.jaws as number) === undefined);
+    await waitFor("jtm processes gone", () => userProcesses(host.users.jtm.name).length === 0);
+    fs.writeFileSync(`${dirOf("jtm")}/run/supervisord.pid`, "1\n");
+    for (const role of ["jaws", "jtm"] as const) {
+      const dir = dirOf(role);
+      expect(fs.existsSync(`${dir}/run/supervisord.pid`), `${role} pidfile`).toBe(true);
+      expect(fs.statSync(`${dir}/run/supervisor.sock`).isSocket(), `${role} socket`).toBe(true);
+      const refused = await new Promise<string>((resolve) => {
+        const c = net.connect(`${dir}/run/supervisor.sock`);
+        c.on("connect", () => resolve("connected"));
+        c.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+      });
+      expect(refused, `${role} socket is stale`).toBe("ECONNREFUSED");
+    }
+
+    const forced = withOptions(withOptions(baseline(), "jaws", { redeployToken: "f5" }), "jtm", { redeployToken: "f5" });
+    const [rj, rt] = await fx.project.deploy(forced);
+    expect(rj.output).toMatch(/stopping programs left running by a dead supervisord/);
+    for (const r of [rj, rt]) {
+      expect(r.output).toMatch(/starting supervisord/);
+      expect(r.output).not.toMatch(/already listening|Another program|ERROR/);
+    }
+    const after = snapshot(host);
+    expectBaselineUp(after);
+    for (const role of ["jaws", "jtm"] as const) {
+      const dir = dirOf(role);
+      expect(Number(fs.readFileSync(`${dir}/run/supervisord.pid`, "utf8"))).toBe(after.supervisord[role]);
+      expect(after.supervisord[role]).not.toBe(before.supervisord[role]);
+      expect(fs.readFileSync(`${dir}/log/supervisord.start.log`, "utf8")).not.toMatch(/Error|already listening/i);
+    }
+    eachOnce("jaws", ["jaws-tick ", "GREETING"]);
+    eachOnce("jtm", ["jtm-work ", "GREETING"]);
+  });
+
+  describe("F6. the host cannot bootstrap: a clear error naming the cause, the running instance untouched", () => {
+    test("pythonCommand missing on the host, the venv gone", async () => {
+      await fx.atBaseline();
+      const dir = dirOf("jaws");
+      // Maintenance wiped the venv under the running supervisord (it keeps running).
+      fs.rmSync(`${dir}/venv`, { force: true });
+      fs.rmSync(`${dir}/venv-4.2.5`, { recursive: true, force: true });
+      const pids = userPidTable(host, "jaws");
+      const conf = hostFile(host, "jaws", "supervisord.conf");
+      fx.project.synth(
+        withOptions(
+          variantWith((v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-nopython") })),
+          "jaws",
+          { pythonCommand: "/opt/jaws-missing/bin/python3" },
+        ),
+      );
+      const r = fx.project.apply("jaws");
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(
+        /ERROR: bootstrap: \/opt\/jaws-missing\/bin\/python3 not found on \S+ \(PATH=[^)]*\); set pythonCommand or shellPreamble; the running instance \(if any\) is untouched/,
+      );
+      expect(userPidTable(host, "jaws")).toEqual(pids);
+      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(conf);
+      expect(fs.existsSync(`${dir}/venv-4.2.5`)).toBe(false);
+
+      // The fixed model bootstraps again; the instance keeps running through it all.
+      const [back] = await fx.project.deploy(baseline(), ["jaws"]);
+      expect(back.output).toMatch(/bootstrap: creating venv/);
+      expect(back.output).toMatch(/programs unchanged/);
+      expect(userPidTable(host, "jaws")).toEqual(pids);
+      expectBaselineUp(snapshot(host));
+    });
+
+    test("pip cannot install the pinned supervisor (no index, no find-links)", async () => {
+      const before = await fx.atBaseline();
+      const dir = dirOf("jaws");
+      const pids = userPidTable(host, "jaws");
+      fx.project.synth(withOptions(baseline(), "jaws", { supervisorVersion: "4.2.4" }));
+      const t0 = Date.now();
+      const r = fx.project.apply("jaws");
+      console.info(`failed bootstrap (ensurepip + pip): ${Date.now() - t0} ms`);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/bootstrap: creating venv \S+venv-4\.2\.4 with supervisor==4\.2\.4/);
+      expect(r.output).toMatch(
+        /ERROR: bootstrap: pip could not install supervisor==4\.2\.4 \(pip options: --no-index\); check pipIndexUrl, pipFindLinks, pipNoIndex and supervisorVersion; the running instance \(if any\) is untouched/,
+      );
+      expect(userPidTable(host, "jaws")).toEqual(pids);
+      expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
+      expect(fs.existsSync(`${dir}/venv-4.2.4`)).toBe(false);
+      const after = snapshot(host);
+      expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+      await fx.project.deploy(baseline(), ["jaws"]);
+      expect(pidsOf(snapshot(host))).toEqual(pidsOf(before));
+    });
+  });
+});
