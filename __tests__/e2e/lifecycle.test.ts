@@ -13,6 +13,7 @@ import { useTestHost } from "../host/use-test-host";
 import { environ, expectBaselineUp, Fixture, variantWith } from "./support/fixture";
 import { baseline, crasher, GROUP, instanceDir, oneShot, ROLES, shellLoop } from "./support/model";
 import {
+  freeStablePort,
   hostFile,
   pidsOf,
   processesMatching,
@@ -238,7 +239,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     test("control endpoint unix socket -> inet 127.0.0.1 and back", async () => {
       const before = await atBaseline();
       const dir = instanceDir(host, "jaws");
-      const port = 20000 + (host.port % 20000);
+      const port = await freeStablePort();
       const [r] = await fx.project.deploy(variantWith((v) => (v.jaws.options = { inetPort: port })));
       const after = snapshot(host);
       expectBaselineUp(after);

@@ -12,7 +12,7 @@ import { runAsUser, sshRun, type TestHostInfo, userProcesses } from "../host/tes
 import { useTestHost } from "../host/use-test-host";
 import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
 import { baseline, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
-import { type CmdResult, hostFile, pidsOf, restartedBetween, snapshot, waitFor } from "./support/project";
+import { type CmdResult, freeStablePort, hostFile, pidsOf, restartedBetween, snapshot, waitFor } from "./support/project";
 import { filesContaining, instanceSecrets, listFiles, modeOf, passwordOf, probe } from "./support4/live";
 
 const { info, skipReason } = useTestHost();
@@ -284,7 +284,7 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
 
     test("inet endpoint: bound to 127.0.0.1 only; any local user can connect, but a wrong or missing key is refused; rotation works there too", async () => {
       const before = await fx.atBaseline();
-      const port = 20000 + ((host.port + 7) % 20000);
+      const port = await freeStablePort();
       await fx.project.deploy(variantWith((v) => (v.jaws.options = { inetPort: port })));
       const dir = instanceDir(host, "jaws");
       const url = `http://127.0.0.1:${port}`;

@@ -284,3 +284,21 @@ export function processesMatching(info: TestHostInfo, role: TestUserRole, text: 
 export function hostFile(info: TestHostInfo, role: TestUserRole, relPath: string): string {
   return fs.readFileSync(path.join(instanceDir(info, role), relPath), "utf8");
 }
+
+/**
+ * A free TCP port on 127.0.0.1 below the ephemeral range (32768+), so no outgoing
+ * connection (ssh, terraform) can take it between this check and supervisord's bind.
+ */
+export async function freeStablePort(): Promise<number> {
+  const net = await import("node:net");
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error("no free port in 20000-31999 on 127.0.0.1");
+}
