@@ -5,10 +5,10 @@
  * supervisord is not running, when nothing is deployed, and when the host cannot be reached.
  */
 import { spawnSync } from "node:child_process";
-import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, runAsUser, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
+import { freeStablePort } from "./support/project";
 import { type CmdResult, REPO, ROLES, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support5/site-project";
 import { TEST_SITE_NAME } from "./support5/test-site";
 
@@ -19,17 +19,6 @@ const PROGRAMS = {
   jtm: ["jaws-poller", "jaws-worker"],
 } as const;
 const ONE_SHOTS = new Set(["jaws-setup"]);
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
@@ -110,7 +99,7 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
   });
 
   test("wrong SSH port: says the host cannot be reached, exit 1", async () => {
-    const port = await closedPort();
+    const port = await freeStablePort();
     const overrides = JSON.parse(project.env().JAWS_OVERRIDES as string);
     const r = status("dev", { JAWS_OVERRIDES: JSON.stringify({ ...overrides, port }) });
     timing("status: npm run status (wrong port)", r.ms);

@@ -6,10 +6,10 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findExecutable, lookupUser } from "../../host/test-host";
+import { freeStablePort } from "../support/project";
 
 const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql"] as const;
 
@@ -51,17 +51,6 @@ export function postgresPrerequisites(): string[] {
   if (!lookupUser("postgres")) missing.push("no 'postgres' Unix user (apt-get install postgresql)");
   if (!findExecutable("runuser")) missing.push("runuser missing (apt-get install util-linux)");
   return missing;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export class ThrowawayPostgres {
@@ -108,7 +97,7 @@ export class ThrowawayPostgres {
     if (pg) fs.chownSync(this.socketDir, pg.uid, pg.gid);
     let last = "";
     for (let attempt = 0; attempt < 3; attempt++) {
-      this.port = await freePort();
+      this.port = await freeStablePort();
       const opts = `-c listen_addresses=127.0.0.1 -p ${this.port} -k ${this.socketDir} -c fsync=off`;
       const r = this.pg("pg_ctl", ["-D", this.dataDir, "-l", path.join(this.dir, "postgres.log"), "-w", "-t", "30", "-o", opts, "start"]);
       if (r.code === 0) {
