@@ -32,7 +32,6 @@ import {
   makeSynthProjects,
   type PlanRun,
   planAll,
-  rewriteProposed,
   type SynthTimes,
   synthRounds,
   tfEnv,
@@ -440,17 +439,18 @@ async function partFleet(root: string, env: NodeJS.ProcessEnv): Promise<void> {
 
 async function partPlan(root: string, env: NodeJS.ProcessEnv): Promise<void> {
   log("== plan: `terraform plan` of generated fleets (terraform_data), one stack after the other");
-  // [services, instances, also plan the suggested encoding]
-  const fleets: [number, number, boolean][] = quick
+  // [services, instances]
+  const fleets: [number, number][] = quick
     ? [
-        [100, 10, true],
-        [1000, 10, true],
+        [100, 10],
+        [1000, 10],
       ]
     : [
-        [100, 2, true],
-        [1000, 2, true],
-        [1000, 10, true],
-        [1000, 50, false],
+        [100, 2],
+        [1000, 2],
+        [100, 10],
+        [1000, 10],
+        [1000, 50],
       ];
   const runs: PlanRun[] = [];
   // Baseline: `terraform plan` of the empty app's terraform_data stack.
@@ -462,8 +462,8 @@ async function partPlan(root: string, env: NodeJS.ProcessEnv): Promise<void> {
   }
   const emptyPlan = median(emptyStackMs);
   log(`  empty stack: ${(emptyPlan / 1000).toFixed(2)} s`);
-  const results = new Map<string, { current: PlanRun; proposed?: PlanRun }>();
-  for (const [s, m, proposed] of fleets) {
+  const results = new Map<string, PlanRun>();
+  for (const [s, m] of fleets) {
     const fleet =
       details.fleet?.runs.find((r) => r.services === s && r.instances === m && r.resource === "terraform_data") ??
       (await fleetRun(root, env, s, m, "terraform_data", 1));
@@ -481,32 +481,13 @@ async function partPlan(root: string, env: NodeJS.ProcessEnv): Promise<void> {
       baselineIs: `${m} x empty stack plan`,
       samples: r.perStackMs,
     });
-    const entry: { current: PlanRun; proposed?: PlanRun } = { current: r };
-    if (proposed) {
-      // The suggested encoding (see rewriteProposed), on the same fleet.
-      const proposedDir = path.join(root, `proposed-${s}-${m}`);
-      rewriteProposed(fleet.outdir, proposedDir);
-      const p = await planAll(proposedDir, env, `${s}/${m} suggested encoding`, 30 * 60_000);
-      runs.push(p);
-      entry.proposed = p;
-      log(`  same, bundle base64 + conf trigger per section: plan ${(p.planMs / 1000).toFixed(1)} s${p.ok ? "" : ` FAILED ${p.error}`}`);
-      add({
-        part: "plan",
-        figure: `terraform plan ${s} svc / ${m} inst, suggested encoding`,
-        ours: p.planMs,
-        unit: "s",
-        baseline: r.planMs,
-        baselineIs: "current encoding (row above)",
-      });
-      fs.rmSync(proposedDir, { recursive: true, force: true });
-    }
-    results.set(`${s}/${m}`, entry);
+    results.set(`${s}/${m}`, r);
   }
   for (const m of [2, 10]) {
     const a = results.get(`100/${m}`);
     const b = results.get(`1000/${m}`);
     if (!a || !b) continue;
-    const g = b.current.planMs / a.current.planMs;
+    const g = b.planMs / a.planMs;
     add({
       part: "plan",
       figure: `plan growth 100 -> 1000 svc / ${m} inst`,
@@ -517,19 +498,6 @@ async function partPlan(root: string, env: NodeJS.ProcessEnv): Promise<void> {
       goal: "<= 10x",
       met: g <= 10,
     });
-    if (a.proposed && b.proposed) {
-      const gp = b.proposed.planMs / a.proposed.planMs;
-      add({
-        part: "plan",
-        figure: `plan growth 100 -> 1000 svc / ${m} inst, suggested encoding`,
-        ours: gp,
-        unit: "x",
-        baseline: 10,
-        baselineIs: "linear: 10x",
-        goal: "<= 10x",
-        met: gp <= 10,
-      });
-    }
   }
   details.plan = { runs, emptyStackMs };
 }
@@ -545,7 +513,6 @@ function deployRows(d: DeployResults): void {
     ["one service changed", "npx cdktf deploy"],
     ["no-op", "terraform apply"],
     ["one service changed", "terraform apply"],
-    ["one service changed", "terraform apply, suggested encoding"],
   ] as const) {
     const figs = pick(d.ours, scenario, via);
     if (figs.length === 0) continue;

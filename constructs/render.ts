@@ -185,20 +185,24 @@ export function processNames(m: InstanceModel, s: ServiceModel): string[] {
   return names;
 }
 
-/** Splits a rendered config into its sections' text, keyed by section name. */
-function sections(conf: string): Map<string, string> {
+/**
+ * Splits a rendered config into its sections' text, keyed by section name; the comment lines
+ * before the first section are keyed "".
+ */
+export function configSections(conf: string): Map<string, string> {
   const out = new Map<string, string>();
   let current = "";
-  for (const line of conf.split("\n")) {
+  // Lines keep their "\n": the sections put together are the config, byte for byte.
+  for (const line of conf.match(/[^\n]*\n|[^\n]+$/g) ?? []) {
     const header = /^\[([^\]]+)\]\s*$/.exec(line);
     if (header) current = header[1];
-    out.set(current, `${out.get(current) ?? ""}${line}\n`);
+    out.set(current, `${out.get(current) ?? ""}${line}`);
   }
   return out;
 }
 
 function renderManifest(m: InstanceModel, conf: string, wrappers: Map<string, string>): Manifest {
-  const secs = sections(conf);
+  const secs = configSections(conf);
   const instanceText = [...secs]
     .filter(([name]) => !name.startsWith("program:") && !name.startsWith("group:"))
     .map(([, text]) => text.replace(/^;.*\n/gm, ""))

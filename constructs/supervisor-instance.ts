@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { type InstanceModel, resolveInstance, type SupervisorInstanceOptions } from "./instance-model";
-import { type RenderedInstance, renderInstance } from "./render";
+import { configSections, type RenderedInstance, renderInstance } from "./render";
 import type { ServiceModel } from "./service-model";
 import { addOutput, createDeployResources, warn } from "./terraform";
 import { formatProblem, instanceWarnings, validateHostConflicts, validateInstance } from "./validate";
@@ -36,8 +36,6 @@ export class SupervisorInstance extends Construct {
       kind: model.deployResource,
       connection: { ...model.ssh },
       instanceDirectory: model.dir,
-      bundleDestination: `.jaws-deploy-${model.name}-${model.deployment}.sh`,
-      runCommand: `bash ./.jaws-deploy-${model.name}-${model.deployment}.sh`,
       triggers: () => this.triggers(),
       bundle: () => this.render().bundle,
       destroyScript: () => this.render().destroyScript,
@@ -79,9 +77,14 @@ export class SupervisorInstance extends Construct {
     const r = this.render();
     const t: Record<string, string> = { instance_dir: this.directory, deploy_id: r.deployId };
     if (this.props.redeployToken !== undefined) t.redeploy = this.props.redeployToken;
-    // Readable content, so `cdktf diff` shows the changed lines of what lands on the host.
+    // Readable content, so `cdktf diff` shows the changed lines of what lands on the host. The
+    // config goes one section per trigger: a diff names the section, and no string grows with
+    // the fleet (Terraform parses long multi-line strings in quadratic time).
+    for (const [section, text] of configSections(r.supervisordConf)) {
+      t[section === "" ? "file:supervisord.conf" : `file:supervisord.conf[${section}]`] = text;
+    }
     for (const f of r.files) {
-      if (f.path === "supervisord.conf" || /^bin\/.+\.sh$/.test(f.path)) t[`file:${f.path}`] = f.content;
+      if (/^bin\/.+\.sh$/.test(f.path)) t[`file:${f.path}`] = f.content;
     }
     return t;
   }

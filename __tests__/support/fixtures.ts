@@ -59,3 +59,16 @@ export function parseRendered(m: InstanceModel, text: string): ParsedConfig {
   writeFileSync(file, text);
   return parseSupervisordConfig(text, { file, env: { ...process.env, PYTHONPATH: TEMPLATES } });
 }
+
+/**
+ * The deploy bundle carried by a synthesized deploy resource: its remote-exec script, written as
+ * `${base64decode("...")}` (fails the test when the resource carries it any other way).
+ */
+export function deployBundle(resource: { provisioner?: Record<string, { inline?: string[] }>[] }): string {
+  const provisioners = resource.provisioner ?? [];
+  if (provisioners.length !== 1) throw new Error(`expected one provisioner, got ${JSON.stringify(provisioners).slice(0, 200)}`);
+  const inline = provisioners[0]["remote-exec"]?.inline ?? [];
+  const m = inline.length === 1 ? /^\$\{base64decode\("([A-Za-z0-9+/]*={0,2})"\)\}$/.exec(inline[0]) : null;
+  if (!m) throw new Error(`expected the bundle as one base64decode("..."), got ${JSON.stringify(inline).slice(0, 200)}`);
+  return Buffer.from(m[1], "base64").toString("utf8");
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { SITES, selectSites } from "../../sites";
 import { hostKeyVariable } from "../../sites/site";
 import { addSiteStacks } from "../../sites/stacks";
-import { SAMPLE_HOST_KEY } from "../support/fixtures";
+import { deployBundle, SAMPLE_HOST_KEY } from "../support/fixtures";
 
 type Json = Record<string, any>;
 const ROOT = resolve(__dirname, "..", "..");
@@ -25,13 +25,13 @@ describe("the site catalogue", () => {
   it("has Cori, LRC, Tahoma and Cascade; one stack for LRC's single instance", () => {
     const stacks = synthStacks(hostKeys);
     expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori", "jaws-lrc", "jaws-tahoma", "jtm-tahoma", "jaws-cascade", "jtm-cascade"]);
-    const lrc = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].triggers["file:supervisord.conf"] as string;
+    const lrc = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].triggers as Record<string, string>;
     for (const p of ["jaws-site-daemon", "jaws-deploy-client", "jaws-jtm", "jaws-cromwell", "jaws-deploy-worker"]) {
-      expect(lrc).toContain(`[program:${p}]`);
+      expect(lrc[`file:supervisord.conf[program:${p}]`]).toMatch(new RegExp(`^\\[program:${p}\\]\n`));
     }
     const users = (id: string) => Object.values(stacks[id].resource.null_resource as Json)[0].triggers.user;
     expect([users("jaws-tahoma"), users("jtm-tahoma")]).toEqual(["svc-jtm-manager", "svc-jtm-user"]);
-    const lrcBundle = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].provisioner[0].file.content as string;
+    const lrcBundle = deployBundle(Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0]);
     expect(lrcBundle).toContain("\n  source /etc/profile\n  module load python/3.8.8\n");
   });
 

@@ -2,10 +2,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App, Testing } from "cdktf";
+import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
+import { configSections, JawsService, SupervisorInstance } from "../../constructs";
 import { cori } from "../../sites/cori";
 import { addSiteStacks, type StackSelection } from "../../sites/stacks";
+import { BASE_OPTIONS, deployBundle } from "../support/fixtures";
 
 type Json = Record<string, any>;
 
@@ -28,8 +30,13 @@ describe("the default Cori stacks", () => {
     expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori"]);
   });
 
-  it.each(["jaws-cori", "jtm-cori"])("%s matches its snapshot", (id) => {
-    expect(stacks[id]).toMatchSnapshot();
+  it.each(["jaws-cori", "jtm-cori"])("%s matches its snapshot (the bundle decoded, so a review reads its lines)", (id) => {
+    const stack = structuredClone(stacks[id]);
+    const deploy = resourceOf(stack);
+    const bundle = deployBundle(deploy);
+    deploy.provisioner[0]["remote-exec"].inline = ['${base64decode("<the bundle below, in base64>")}'];
+    expect(stack).toMatchSnapshot();
+    expect(bundle).toMatchSnapshot();
   });
 
   it("hold a deploy and an instance null_resource, with an SSH connection pinned to the host key", () => {
@@ -54,13 +61,13 @@ describe("the default Cori stacks", () => {
     }
   });
 
-  it("upload the bundle and run it; a separate, stable resource stops the instance on destroy using only self", () => {
+  it("run the bundle as the deploy's only provisioner (one SSH session); a separate, stable resource stops the instance on destroy using only self", () => {
     const r = resourceOf(stacks["jaws-cori"]);
-    const [file, exec, ...rest] = r.provisioner;
-    expect(rest).toEqual([]);
-    expect(file.file.destination).toBe(".jaws-deploy-jaws-dev.sh");
-    expect(file.file.content).toMatch(/^#!\/bin\/bash\n# Deploy bundle of supervisord instance jaws-dev/);
-    expect(exec["remote-exec"].inline).toEqual(["#!/bin/bash", "bash ./.jaws-deploy-jaws-dev.sh"]);
+    expect(r.provisioner).toHaveLength(1);
+    const bundle = deployBundle(r);
+    expect(bundle).toMatch(/^#!\/bin\/bash\n# Deploy bundle of supervisord instance jaws-dev/);
+    // Decoded by Terraform, not read as a template: the host gets the bundle byte for byte.
+    expect(bundle).toContain("${LOCK_TIMEOUT}");
     expect(r.depends_on).toEqual([expect.stringMatching(/^null_resource\.supervisor_instance_/)]);
     const inst = resourceOf(stacks["jaws-cori"], "null_resource", "instance");
     expect(inst.provisioner).toEqual([{ "remote-exec": { when: "destroy", inline: ["${self.triggers.destroy_script}"] } }]);
@@ -70,7 +77,27 @@ describe("the default Cori stacks", () => {
     expect(resourceOf(other["jaws-cori"], "null_resource", "instance").triggers).toEqual(inst.triggers);
   });
 
-  it("trigger on the rendered content: config and wrappers readable, plus a deploy id", () => {
+  it("carry exactly the bundle the instance renders", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "s");
+    const instance = new SupervisorInstance(stack, "supervisor", BASE_OPTIONS);
+    new JawsService(stack, "p", { instance, command: ["/bin/echo", "${HOME}", "%{x}", "$${y}"], environment: { A: "${B} %{ if c }" } });
+    const json = JSON.parse(Testing.synth(stack, true));
+    expect(deployBundle(resourceOf(json))).toBe(instance.render().bundle);
+    // Triggers are read as templates: every ${ and %{ is escaped there.
+    const t = resourceOf(json).triggers;
+    expect(t["file:bin/p.sh"]).toContain("'$${HOME}' '%%{x}' '$$${y}'");
+    expect(t["file:bin/p.sh"]).toContain("A='$${B} %%{ if c }'");
+    // The config's sections, one trigger each, put together in the config's order are the config.
+    const conf = instance.render().supervisordConf;
+    const asHostReads = (v: string) => v.replaceAll("$${", "${").replaceAll("%%{", "%{");
+    const keys = Object.keys(t).filter((k) => k.startsWith("file:supervisord.conf"));
+    const ordered = [...configSections(conf).keys()].map((s) => (s === "" ? "file:supervisord.conf" : `file:supervisord.conf[${s}]`));
+    expect(keys.sort()).toEqual([...ordered].sort());
+    expect(ordered.map((k) => asHostReads(t[k])).join("")).toBe(conf);
+  });
+
+  it("trigger on the rendered content: config sections and wrappers readable, plus a deploy id", () => {
     const t = resourceOf(stacks["jtm-cori"]).triggers;
     expect(Object.keys(t).sort()).toEqual([
       "deploy_id",
@@ -78,16 +105,30 @@ describe("the default Cori stacks", () => {
       "file:bin/jaws-deploy-worker.sh",
       "file:bin/jaws-jtm.sh",
       "file:supervisord.conf",
+      "file:supervisord.conf[group:jaws-dev]",
+      "file:supervisord.conf[include]",
+      "file:supervisord.conf[program:jaws-cromwell]",
+      "file:supervisord.conf[program:jaws-deploy-worker]",
+      "file:supervisord.conf[program:jaws-jtm]",
+      "file:supervisord.conf[rpcinterface:jawsdeploy]",
+      "file:supervisord.conf[rpcinterface:supervisor]",
+      "file:supervisord.conf[supervisorctl]",
+      "file:supervisord.conf[supervisord]",
+      "file:supervisord.conf[unix_http_server]",
       "host",
       "host_key",
       "instance_dir",
       "port",
       "user",
     ]);
-    expect(t["file:supervisord.conf"]).toContain("[program:jaws-cromwell]\n");
-    expect(t["file:supervisord.conf"]).toMatch(/\[program:jaws-cromwell\][^[]*priority=9\n[^[]*stopwaitsecs=120\n/);
-    expect(t["file:supervisord.conf"]).toMatch(/\[program:jaws-jtm\][^[]*priority=1\n/);
-    expect(t["file:supervisord.conf"]).toContain("[group:jaws-dev]\nprograms=jaws-jtm,jaws-cromwell,jaws-deploy-worker\npriority=999\n");
+    expect(t["file:supervisord.conf"]).toMatch(/^; supervisord instance jtm-dev \(jaws_jtm@cori20\.nersc\.gov\)\n/);
+    expect(t["file:supervisord.conf[program:jaws-cromwell]"]).toMatch(
+      /^\[program:jaws-cromwell\]\n[^[]*priority=9\n[^[]*stopwaitsecs=120\n/,
+    );
+    expect(t["file:supervisord.conf[program:jaws-jtm]"]).toMatch(/^\[program:jaws-jtm\]\n[^[]*priority=1\n/);
+    expect(t["file:supervisord.conf[group:jaws-dev]"]).toMatch(
+      /^\[group:jaws-dev\]\nprograms=jaws-jtm,jaws-cromwell,jaws-deploy-worker\npriority=999\n/,
+    );
     expect(t["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50101");
   });
 
@@ -102,9 +143,8 @@ describe("the default Cori stacks", () => {
 
   it("escape every ${ and %{ meant for the host", () => {
     const json = JSON.stringify(stacks);
-    const unescaped = [...json.matchAll(/(?<!\$)\$\{(?!self\.triggers\.|file\(|TfToken)/g)];
+    const unescaped = [...json.matchAll(/(?<!\$)\$\{(?!self\.triggers\.|file\(|base64decode\(\\"[A-Za-z0-9+/=]*\\"\)\}|TfToken)/g)];
     expect(unescaped).toEqual([]);
-    expect(json).toContain("$${LOCK_TIMEOUT}");
     expect(json).not.toMatch(/(?<!%)%\{/);
   });
 

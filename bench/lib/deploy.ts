@@ -24,7 +24,6 @@ import {
 import type { JawsServiceOptions } from "../../constructs";
 import type { BenchModel } from "../apps/deploy-app";
 import { onInterrupt, type RunResult, run, runOk, type StampedLine } from "./proc";
-import { bundleInRemoteExec } from "./synth";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const ROLES = ["jaws", "jtm"] as const satisfies readonly TestUserRole[];
@@ -236,7 +235,7 @@ class BenchProject {
   }
 
   /** Synth without cdktf-cli (the app run by tsx), then `terraform apply` of each stack. */
-  async terraformApply(p: Programs, rewrite?: (stackJson: string) => void): Promise<RunResult> {
+  async terraformApply(p: Programs): Promise<RunResult> {
     this.setModel(p);
     const t0 = performance.now();
     const lines: StampedLine[] = [];
@@ -249,7 +248,6 @@ class BenchProject {
     out += synth.stdout + synth.stderr;
     if (synth.code !== 0) return { ...synth, ms: performance.now() - t0 };
     for (const role of ROLES) {
-      rewrite?.(path.join(this.dir, "cdktf.out", "stacks", STACK[role], "cdk.tf.json"));
       const chdir = `-chdir=${path.join(this.dir, "cdktf.out", "stacks", STACK[role])}`;
       if (!fs.existsSync(path.join(this.dir, "cdktf.out", "stacks", STACK[role], ".terraform"))) {
         await runOk("terraform init", "terraform", [chdir, "init", "-input=false", "-no-color"], { env: this.env, timeoutMs: 120_000 });
@@ -503,22 +501,6 @@ export async function benchDeploy(opts: DeployBenchOptions): Promise<DeployResul
     for (let i = 0; i < opts.repeats; i++) {
       current = next();
       ours.push(await measure(info, "one service changed", "terraform apply", st, () => project.terraformApply(current), log));
-    }
-
-    // The suggestions of the report, measured before making them: the bundle is the remote-exec
-    // script itself (one SSH connection instead of file + remote-exec), as one base64 line.
-    for (let i = 0; i < opts.repeats; i++) {
-      current = next();
-      ours.push(
-        await measure(
-          info,
-          "one service changed",
-          "terraform apply, suggested encoding",
-          st,
-          () => project.terraformApply(current, bundleInRemoteExec),
-          log,
-        ),
-      );
     }
 
     // The baseline: stop our instances first so both run on an otherwise idle host.

@@ -22,9 +22,6 @@ export function tfEnv(rcFile: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Terraform's template escapes undone: the text as the host must receive it. */
-const unescapeTemplate = (s: string) => s.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
-
 /** Top-level entries of the repo that are not part of the app (everything else is copied). */
 const NOT_APP = new Set(["node_modules", ".git", "cdktf.out", "state", "bench", "__tests__", ".scratch", "coverage", ".gitlab-ci-local"]);
 
@@ -306,70 +303,4 @@ export async function planAll(outdir: string, env: NodeJS.ProcessEnv, label: str
   return { label, stacks: stacks.length, initMs, planMs: perStackMs.reduce((a, b) => a + b, 0), perStackMs, ok: true };
 }
 
-/**
- * The encoding suggested in the report, applied to already synthesized JSON to measure what it
- * would give: the bundle travels base64-encoded (`content = "${base64decode("...")}"`, one line),
- * and the supervisord.conf trigger is split into one trigger per section. Terraform's plan time
- * grows with the square of the longest multi-line string it parses; these two strings are the
- * only ones that grow with the number of services.
- */
-export function rewriteProposed(outdir: string, dest: string): void {
-  fs.rmSync(dest, { recursive: true, force: true });
-  fs.cpSync(outdir, dest, { recursive: true, filter: (src) => !src.includes(`${path.sep}.terraform`) });
-  const stacksDir = path.join(dest, "stacks");
-  for (const s of fs.readdirSync(stacksDir)) {
-    const f = path.join(stacksDir, s, "cdk.tf.json");
-    const j = JSON.parse(fs.readFileSync(f, "utf8"));
-    for (const kind of ["terraform_data", "null_resource"]) {
-      for (const r of Object.values<Record<string, unknown>>(j.resource?.[kind] ?? {})) {
-        for (const p of (r.provisioner as Record<string, Record<string, unknown>>[]) ?? []) {
-          const file = p.file;
-          if (file && typeof file.content === "string") {
-            file.content = `\${base64decode("${Buffer.from(unescapeTemplate(file.content)).toString("base64")}")}`;
-          }
-        }
-        const tkey = kind === "terraform_data" ? "triggers_replace" : "triggers";
-        const t = r[tkey] as Record<string, string> | undefined;
-        const conf = t?.["file:supervisord.conf"];
-        if (t && conf !== undefined) {
-          delete t["file:supervisord.conf"];
-          let section = "";
-          for (const line of conf.split("\n")) {
-            const h = /^\[([^\]]+)\]\s*$/.exec(line);
-            if (h) section = h[1];
-            const k = `file:supervisord.conf[${section}]`;
-            t[k] = `${t[k] ?? ""}${line}\n`;
-          }
-        }
-      }
-    }
-    fs.writeFileSync(f, JSON.stringify(j, null, 2));
-  }
-}
-
 export { median };
-
-/**
- * Both suggestions of the report applied to a synthesized stack, for a real deploy: the bundle
- * becomes the script of the remote-exec provisioner (Terraform uploads and runs it over one SSH
- * connection) instead of a `file` provisioner (a connection of its own) followed by a remote-exec
- * that runs it; and it travels as one base64 line, `${base64decode("...")}`, which Terraform
- * parses in linear time. The bundle starts with `#!/bin/bash`.
- */
-export function bundleInRemoteExec(stackJson: string): void {
-  const j = JSON.parse(fs.readFileSync(stackJson, "utf8"));
-  for (const kind of ["terraform_data", "null_resource"]) {
-    for (const r of Object.values<Record<string, unknown>>(j.resource?.[kind] ?? {})) {
-      const provs = (r.provisioner as Record<string, Record<string, unknown>>[]) ?? [];
-      const file = provs.findIndex((p) => p.file !== undefined);
-      const content = provs[file]?.file.content;
-      if (typeof content !== "string") continue;
-      const run = provs.findIndex((p, i) => i > file && p["remote-exec"] !== undefined && p["remote-exec"].when === undefined);
-      if (run < 0) continue;
-      const b64 = Buffer.from(unescapeTemplate(content)).toString("base64");
-      provs[run] = { "remote-exec": { inline: [`\${base64decode("${b64}")}`] } };
-      provs.splice(file, 1);
-    }
-  }
-  fs.writeFileSync(stackJson, JSON.stringify(j, null, 2));
-}
