@@ -93,13 +93,29 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
   });
 
   describe("3. one service changed: only its process restarts, every other PID of both instances is kept", () => {
-    test("its command (wrapper script content)", async () => {
+    test("its command (wrapper script content); one SSH session, to that instance's user, no bundle left behind", async () => {
       const before = await atBaseline();
-      await fx.project.deploy(
+      const sshStart = sshLogOffset(host);
+      const results = await fx.project.deploy(
         variantWith((v) => {
           v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-tock") };
         }),
       );
+      // The test host's homes are 0755: the deploy says that Terraform's 0777 script sits where others can enter.
+      expect(results.map((r) => r.output).join("\n")).toContain(
+        `[jaws-dev] WARNING: other users can enter ${host.users.jaws.home}, where Terraform puts the deploy script`,
+      );
+      // Terraform uploads and runs the bundle as its remote-exec script over one connection.
+      expect(countSshSessions(host, sshStart).byUser).toEqual({ [host.users.jaws.name]: 1 });
+      // The bundle deleted itself; what Terraform leaves is an empty file (it blanks its script).
+      for (const role of ROLES) {
+        const home = host.users[role].home;
+        const left = fs.readdirSync(home).filter((f) => f.startsWith(".jaws-deploy"));
+        expect(
+          left.filter((f) => fs.statSync(`${home}/${f}`).size > 0),
+          home,
+        ).toEqual([]);
+      }
       const after = snapshot(host);
       expect(restartedBetween(before, after)).toEqual({
         restarted: [`jaws ${GROUP}:ticker`],
@@ -112,13 +128,22 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       expect(processesMatching(host, "jaws", "jaws-tick ")).toEqual([]);
     });
 
-    test("its environment (exported by the wrapper)", async () => {
+    test("its environment (exported by the wrapper); no warning about a login directory others cannot enter", async () => {
       const before = await atBaseline();
-      await fx.project.deploy(
-        variantWith((v) => {
-          v.jaws.services.greeter = { ...v.jaws.services.greeter, environment: { GREETING: "bonjour" } };
-        }),
-      );
+      const home = host.users.jaws.home;
+      const mode = fs.statSync(home).mode & 0o777;
+      fs.chmodSync(home, 0o750);
+      let results: Awaited<ReturnType<typeof fx.project.deploy>>;
+      try {
+        results = await fx.project.deploy(
+          variantWith((v) => {
+            v.jaws.services.greeter = { ...v.jaws.services.greeter, environment: { GREETING: "bonjour" } };
+          }),
+        );
+      } finally {
+        fs.chmodSync(home, mode);
+      }
+      expect(results.map((r) => r.output).join("\n")).not.toContain("WARNING: other users can enter");
       const after = snapshot(host);
       expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
       expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);

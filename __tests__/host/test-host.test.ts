@@ -293,6 +293,41 @@ resource "terraform_data" "push" {
       expect(sessions.byUser[jaws.name]).toBeGreaterThanOrEqual(1);
     });
 
+    test("remote-exec alone uploads and runs its script over one SSH session, makes it 0777, leaves an empty file", () => {
+      // What the deploy relies on (one session per change) and what the README's security model
+      // warns about (the script is world-writable while it runs).
+      const dir = fs.mkdtempSync(path.join(tmp, "tf-exec-"));
+      const start = sshLogOffset(host);
+      const tf = terraformApply(
+        dir,
+        `
+resource "terraform_data" "run" {
+  connection {
+    type        = "ssh"
+    host        = ${hcl(host.host)}
+    port        = ${host.port}
+    user        = ${hcl(jaws.name)}
+    private_key = file(${hcl(jaws.privateKeyPath)})
+    host_key    = ${hcl(host.hostPublicKey)}
+    timeout     = "30s"
+    script_path = "./.tf-exec-check-%RAND%.sh"
+  }
+  provisioner "remote-exec" {
+    inline = ["#!/bin/bash", "stat -c %a \\"$0\\" > ${jaws.home}/tf-mode.txt; rm -f -- \\"$0\\""]
+  }
+}
+`,
+      );
+      expect(tf.code, tf.output).toBe(0);
+      expect(fs.readFileSync(path.join(jaws.home, "tf-mode.txt"), "utf8")).toBe("777\n");
+      expect(countSshSessions(host, start).byUser).toEqual({ [jaws.name]: 1 });
+      // The script deleted itself; Terraform then uploads an empty file to blank "the script" (under a
+      // new %RAND% name): that empty file is all that stays behind.
+      const left = fs.readdirSync(jaws.home).filter((f) => f.startsWith(".tf-exec-check-"));
+      expect(left).toHaveLength(1);
+      expect(fs.statSync(path.join(jaws.home, left[0])).size).toBe(0);
+    });
+
     test("a wrong host_key makes terraform fail", () => {
       const dir = fs.mkdtempSync(path.join(tmp, "tf-badkey-"));
       const tf = terraformApply(
