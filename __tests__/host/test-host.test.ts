@@ -252,6 +252,22 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
   });
 
   describe("terraform ssh connection", () => {
+    /** A Terraform `connection` block to the test host, as jaws with its key unless overridden (values are HCL). */
+    const connection = (overrides: Record<string, string> = {}) => {
+      const attrs: Record<string, string> = {
+        type: hcl("ssh"),
+        host: hcl(host.host),
+        port: String(host.port),
+        user: hcl(jaws.name),
+        private_key: `file(${hcl(jaws.privateKeyPath)})`,
+        host_key: hcl(host.hostPublicKey),
+        timeout: hcl("30s"),
+        ...overrides,
+      };
+      return `connection {\n${Object.entries(attrs)
+        .map(([k, v]) => `    ${k} = ${v}`)
+        .join("\n")}\n  }`;
+    };
     test("file + remote-exec with private_key and host_key", () => {
       const dir = fs.mkdtempSync(path.join(tmp, "tf-key-"));
       const src = path.join(dir, "payload.txt");
@@ -261,15 +277,7 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
         dir,
         `
 resource "terraform_data" "push" {
-  connection {
-    type        = "ssh"
-    host        = ${hcl(host.host)}
-    port        = ${host.port}
-    user        = ${hcl(jaws.name)}
-    private_key = file(${hcl(jaws.privateKeyPath)})
-    host_key    = ${hcl(host.hostPublicKey)}
-    timeout     = "30s"
-  }
+  ${connection()}
   provisioner "file" {
     source      = ${hcl(src)}
     destination = "/tmp/jaws-tf-payload-${host.port}.txt"
@@ -302,16 +310,7 @@ resource "terraform_data" "push" {
         dir,
         `
 resource "terraform_data" "run" {
-  connection {
-    type        = "ssh"
-    host        = ${hcl(host.host)}
-    port        = ${host.port}
-    user        = ${hcl(jaws.name)}
-    private_key = file(${hcl(jaws.privateKeyPath)})
-    host_key    = ${hcl(host.hostPublicKey)}
-    timeout     = "30s"
-    script_path = "./.tf-exec-check-%RAND%.sh"
-  }
+  ${connection({ script_path: hcl("./.tf-exec-check-%RAND%.sh") })}
   provisioner "remote-exec" {
     inline = ["#!/bin/bash", "stat -c %a \\"$0\\" > ${jaws.home}/tf-mode.txt; rm -f -- \\"$0\\""]
   }
@@ -334,15 +333,7 @@ resource "terraform_data" "run" {
         dir,
         `
 resource "terraform_data" "push" {
-  connection {
-    type        = "ssh"
-    host        = ${hcl(host.host)}
-    port        = ${host.port}
-    user        = ${hcl(jaws.name)}
-    private_key = file(${hcl(jaws.privateKeyPath)})
-    host_key    = ${hcl(jtm.publicKey)}
-    timeout     = "2s"
-  }
+  ${connection({ host_key: hcl(jtm.publicKey), timeout: hcl("2s") })}
   provisioner "remote-exec" {
     inline = ["touch ${jaws.home}/must-not-exist"]
   }
@@ -361,16 +352,7 @@ resource "terraform_data" "push" {
         dir,
         `
 resource "terraform_data" "cert" {
-  connection {
-    type        = "ssh"
-    host        = ${hcl(host.host)}
-    port        = ${host.port}
-    user        = ${hcl(jaws.name)}
-    private_key = file(${hcl(jaws.certKeyPath as string)})
-    certificate = file(${hcl(jaws.certificatePath as string)})
-    host_key    = ${hcl(host.hostPublicKey)}
-    timeout     = "30s"
-  }
+  ${connection({ private_key: `file(${hcl(jaws.certKeyPath as string)})`, certificate: `file(${hcl(jaws.certificatePath as string)})` })}
   provisioner "remote-exec" {
     inline = ["id -un > ${jaws.home}/tf-cert.txt"]
   }
@@ -392,20 +374,15 @@ resource "terraform_data" "cert" {
         dir,
         `
 resource "terraform_data" "via_bastion" {
-  connection {
-    type                = "ssh"
-    host                = ${hcl(host.host)}
-    port                = ${host.port}
-    user                = ${hcl(jtm.name)}
-    private_key         = file(${hcl(jtm.privateKeyPath)})
-    host_key            = ${hcl(host.hostPublicKey)}
-    bastion_host        = ${hcl(host.host)}
-    bastion_port        = ${host.port}
-    bastion_user        = ${hcl(jaws.name)}
-    bastion_private_key = file(${hcl(jaws.privateKeyPath)})
-    bastion_host_key    = ${hcl(host.hostPublicKey)}
-    timeout             = "30s"
-  }
+  ${connection({
+    user: hcl(jtm.name),
+    private_key: `file(${hcl(jtm.privateKeyPath)})`,
+    bastion_host: hcl(host.host),
+    bastion_port: String(host.port),
+    bastion_user: hcl(jaws.name),
+    bastion_private_key: `file(${hcl(jaws.privateKeyPath)})`,
+    bastion_host_key: hcl(host.hostPublicKey),
+  })}
   provisioner "file" {
     content     = "via bastion\\n"
     destination = "${jtm.home}/tf-bastion.txt"

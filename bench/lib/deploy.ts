@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { automationEnv } from "../../__tests__/e2e/support/commands";
 import {
   countSshSessions,
   findExecutable,
@@ -182,16 +183,7 @@ export interface DeployResults {
   readonly skipped?: string;
 }
 
-const TF_ENV = (dir: string): NodeJS.ProcessEnv => ({
-  ...process.env,
-  TF_CLI_CONFIG_FILE: path.join(dir, "terraform.rc"),
-  CHECKPOINT_DISABLE: "1",
-  TF_IN_AUTOMATION: "1",
-  TF_INPUT: "0",
-  CI: "1",
-  FORCE_COLOR: "0",
-  NO_COLOR: "1",
-});
+const TF_ENV = (dir: string): NodeJS.ProcessEnv => automationEnv(path.join(dir, "terraform.rc"), { CI: "1" });
 
 class BenchProject {
   readonly dir: string;

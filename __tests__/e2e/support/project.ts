@@ -4,22 +4,17 @@
  * or through the cdktf CLI (`cdktf deploy|diff|destroy`, the way CI runs it).
  * State goes to <project>/state/ (createStack's LocalBackend path, relative to the stack dir).
  */
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
+import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "./commands";
 import { instanceDir, type ModelVariant, ROLES, stackName, synthInProcess } from "./model";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const BIN = path.join(REPO, "node_modules", ".bin");
 
-export interface CmdResult {
-  code: number;
-  /** stdout and stderr, interleaved as far as the pipes allow. */
-  output: string;
-  ms: number;
-}
+export type { CmdResult };
 
 export class E2eProject {
   readonly dir: string;
@@ -49,17 +44,7 @@ export class E2eProject {
         2,
       )}\n`,
     );
-    this.env = {
-      ...process.env,
-      // An existing (empty) CLI config: the machine's points at a missing file.
-      TF_CLI_CONFIG_FILE: rc,
-      CHECKPOINT_DISABLE: "1",
-      TF_IN_AUTOMATION: "1",
-      TF_INPUT: "0",
-      CI: "1",
-      FORCE_COLOR: "0",
-      NO_COLOR: "1",
-    };
+    this.env = automationEnv(rc, { CI: "1" });
   }
 
   /** Synthesizes `variant` (both stacks) into cdktf.out, in-process. */
@@ -73,39 +58,12 @@ export class E2eProject {
   }
 
   run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CmdResult {
-    const t0 = Date.now();
-    const r = spawnSync(cmd, args, {
-      cwd: opts.cwd ?? this.dir,
-      env: this.env,
-      encoding: "utf8",
-      timeout: opts.timeoutMs ?? 240_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `\n${r.error.message}` : ""}`;
-    return { code: r.status ?? -1, output, ms: Date.now() - t0 };
+    return runCommand(cmd, args, { cwd: opts.cwd ?? this.dir, env: this.env, timeoutMs: opts.timeoutMs });
   }
 
   /** Like run, without blocking the event loop (two stacks can apply at the same time). */
   runAsync(cmd: string, args: string[]): Promise<CmdResult> {
-    const t0 = Date.now();
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (d) => {
-        output += d;
-      });
-      child.stderr.on("data", (d) => {
-        output += d;
-      });
-      const timer = setTimeout(() => child.kill("SIGTERM"), 240_000);
-      child.on("error", (e) => {
-        output += `\n${e.message}`;
-      });
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, output, ms: Date.now() - t0 });
-      });
-    });
+    return runCommandAsync(cmd, args, { cwd: this.dir, env: this.env });
   }
 
   terraform(role: TestUserRole, ...args: string[]): CmdResult {

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
+import { automationEnv } from "../support/commands";
 import { type InstanceTweaks, instanceDir, type ModelVariant } from "../support/model";
 import type { E2eProject } from "../support/project";
 
@@ -26,16 +27,7 @@ export interface LiveResult {
 
 /** The environment E2eProject gives Terraform (its own is private). */
 function terraformEnv(project: E2eProject): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TF_CLI_CONFIG_FILE: path.join(project.dir, "terraformrc"),
-    CHECKPOINT_DISABLE: "1",
-    TF_IN_AUTOMATION: "1",
-    TF_INPUT: "0",
-    CI: "1",
-    FORCE_COLOR: "0",
-    NO_COLOR: "1",
-  };
+  return automationEnv(path.join(project.dir, "terraformrc"), { CI: "1" });
 }
 
 /** A running `terraform apply` of one stack of `project` (synthesized beforehand). */

@@ -6,7 +6,6 @@
  * Synthesis runs main.ts with tsx (what `cdktf synth` runs, minus the CLI's start-up); `cdktf()`
  * runs the real CLI when a test is about the CLI.
  */
-import { spawn, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,6 +14,7 @@ import type { SupervisorInstanceOptions } from "../../../constructs";
 import { hostKeyVariable } from "../../../sites/site";
 import type { TestHostInfo, TestUserRole } from "../../host/test-host";
 import { runAsUser } from "../../host/test-host";
+import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "../support/commands";
 import { TEST_SITE_NAME, TEST_SITE_USERS } from "./test-site";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");
@@ -29,12 +29,7 @@ export const siteStack = (role: TestUserRole) => `${role}-${TEST_SITE_NAME}`;
 export const siteInstanceDir = (role: TestUserRole, deployment: string) =>
   `/home/${TEST_SITE_USERS[role]}/jaws-supervisor/${role}-${deployment}`;
 
-export interface CmdResult {
-  code: number;
-  /** stdout then stderr. */
-  output: string;
-  ms: number;
-}
+export type { CmdResult };
 
 /** Everything the app needs to target the test host, as CI variables would give it. */
 export function siteEnv(info: TestHostInfo, extra: Record<string, string> = {}): Record<string, string> {
@@ -101,51 +96,15 @@ export class SiteProject {
   }
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return {
-      ...process.env,
-      ...siteEnv(this.info, { ...this.base, ...extra }),
-      TF_CLI_CONFIG_FILE: this.rc,
-      CHECKPOINT_DISABLE: "1",
-      TF_IN_AUTOMATION: "1",
-      TF_INPUT: "0",
-      FORCE_COLOR: "0",
-      NO_COLOR: "1",
-    };
+    return automationEnv(this.rc, siteEnv(this.info, { ...this.base, ...extra }));
   }
 
   run(cmd: string, args: string[], extra: Record<string, string> = {}, timeoutMs = 240_000): CmdResult {
-    const t0 = Date.now();
-    const r = spawnSync(cmd, args, {
-      cwd: this.dir,
-      env: this.env(extra),
-      encoding: "utf8",
-      timeout: timeoutMs,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `\n${r.error.message}` : ""}`;
-    return { code: r.status ?? -1, output, ms: Date.now() - t0 };
+    return runCommand(cmd, args, { cwd: this.dir, env: this.env(extra), timeoutMs });
   }
 
   runAsync(cmd: string, args: string[], extra: Record<string, string> = {}): Promise<CmdResult> {
-    const t0 = Date.now();
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { cwd: this.dir, env: this.env(extra), stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (d) => {
-        output += d;
-      });
-      child.stderr.on("data", (d) => {
-        output += d;
-      });
-      const timer = setTimeout(() => child.kill("SIGTERM"), 240_000);
-      child.on("error", (e) => {
-        output += `\n${e.message}`;
-      });
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, output, ms: Date.now() - t0 });
-      });
-    });
+    return runCommandAsync(cmd, args, { cwd: this.dir, env: this.env(extra) });
   }
 
   /** `main.ts` into cdktf.out (both stacks of the test site), for `extra` (JAWS_DEPLOYMENT...). */
