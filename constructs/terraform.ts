@@ -56,15 +56,16 @@ const fileAtDeploy = (path: string) => Fn.file(Fn.pathexpand(path));
 type Provisioners = TerraformMetaArguments["provisioners"];
 
 /**
- * Terraform's built-in `terraform_data`. cdktf's own DataResource adds a validation that runs
- * `terraform version` once per resource at synth (seconds for a fleet); Terraform >= 1.4 is
- * required anyway by the provisioners' `terraform_data` support, so it is declared here instead.
+ * Terraform's built-in `terraform_data` (Terraform >= 1.4). cdktf's own DataResource checks that
+ * version by running `terraform version` once per resource at synth (seconds for a fleet); here
+ * the stack declares `required_version` instead, which Terraform itself checks at init.
  */
 class TerraformData extends TerraformResource {
   private readonly triggersReplace: unknown;
   constructor(scope: Construct, id: string, config: TerraformMetaArguments & { readonly triggersReplace: unknown }) {
     super(scope, id, { ...config, terraformResourceType: "terraform_data" });
     this.triggersReplace = config.triggersReplace;
+    TerraformStack.of(this).addOverride("terraform.required_version", ">= 1.4");
   }
   protected synthesizeAttributes(): { [name: string]: unknown } {
     return { triggers_replace: hashMapper(anyToTerraform)(this.triggersReplace) };

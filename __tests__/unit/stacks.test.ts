@@ -177,6 +177,9 @@ describe("the default Cori stacks", () => {
     const r = resourceOf(s["jaws-cori"], "terraform_data");
     expect(s["jaws-cori"].resource.null_resource).toBeUndefined();
     expect(s["jaws-cori"].provider).toBeUndefined();
+    // terraform_data needs Terraform >= 1.4: Terraform checks it at init (no `terraform version` run at synth).
+    expect(s["jaws-cori"].terraform.required_version).toBe(">= 1.4");
+    expect(stacks["jaws-cori"].terraform.required_version).toBeUndefined();
     expect(r.connection.host).toBe("${self.triggers_replace.host}");
     expect(resourceOf(s["jaws-cori"], "terraform_data", "instance").provisioner[0]["remote-exec"].inline).toEqual([
       "${self.triggers_replace.destroy_script}",
