@@ -12,6 +12,7 @@ import type { JawsServiceOptions } from "../../constructs";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
 import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, waitUntil, withOptions } from "./support/live";
 import { baseline, crasher, GROUP, instanceDir, type ModelVariant, shellLoop } from "./support/model";
 import {
   E2eProject,
@@ -25,7 +26,6 @@ import {
   snapshot,
   waitFor,
 } from "./support/project";
-import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, waitUntil, withOptions } from "./support4/live";
 
 const { info, skipReason } = useTestHost();
 

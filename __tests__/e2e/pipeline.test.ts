@@ -16,8 +16,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support5/pipeline";
-import { BIN, type CmdResult, fileHash, REPO, ROLES, SiteProject, siteEnv, sitePids, siteStack, timing } from "./support5/site-project";
+import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support/pipeline";
+import { BIN, type CmdResult, fileHash, REPO, ROLES, SiteProject, siteEnv, sitePids, siteStack, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 
@@ -157,7 +157,7 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
       JAWS_FORCE_DIFF: "1",
       STACK: siteStack("jaws"),
       JAWS_SITES: "testhost",
-      JAWS_SITES_MODULE: "__tests__/e2e/support5/test-site.ts",
+      JAWS_SITES_MODULE: "__tests__/e2e/support/test-site.ts",
       JAWS_TEST_HOST,
       JAWS_HOST_KEY_TESTHOST,
       JAWS_OVERRIDES,

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { ROLES, SiteProject, siteInstanceDir, sitePids, timing } from "./support5/site-project";
+import { ROLES, SiteProject, siteInstanceDir, sitePids, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 

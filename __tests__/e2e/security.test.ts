@@ -11,9 +11,9 @@ import { afterAll, describe, expect, test } from "vitest";
 import { runAsUser, sshRun, type TestHostInfo, userProcesses } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
 import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { filesContaining, instanceSecrets, listFiles, modeOf, passwordOf, probe } from "./support/live";
 import { baseline, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
 import { type CmdResult, freeStablePort, hostFile, pidsOf, restartedBetween, snapshot, waitFor } from "./support/project";
-import { filesContaining, instanceSecrets, listFiles, modeOf, passwordOf, probe } from "./support4/live";
 
 const { info, skipReason } = useTestHost();
 

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, runAsUser, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
 import { freeStablePort } from "./support/project";
-import { type CmdResult, REPO, ROLES, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support5/site-project";
-import { TEST_SITE_NAME } from "./support5/test-site";
+import { type CmdResult, REPO, ROLES, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support/site-project";
+import { TEST_SITE_NAME } from "./support/test-site";
 
 const { info, skipReason } = useTestHost();
 

@@ -1,6 +1,6 @@
 /**
  * The real app (`main.ts`) run the way operators and CI run it, on the test site
- * (`support5/test-site.ts`, loaded with JAWS_SITES_MODULE): a throw-away project directory with its
+ * (`support/test-site.ts`, loaded with JAWS_SITES_MODULE): a throw-away project directory with its
  * own `cdktf.json`, `cdktf.out/` and `state/`, so nothing touches the repository's own state.
  *
  * Synthesis runs main.ts with tsx (what `cdktf synth` runs, minus the CLI's start-up); `cdktf()`
@@ -14,7 +14,7 @@ import type { SupervisorInstanceOptions } from "../../../constructs";
 import { hostKeyVariable } from "../../../sites/site";
 import type { TestHostInfo, TestUserRole } from "../../host/test-host";
 import { runAsUser } from "../../host/test-host";
-import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "../support/commands";
+import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "./commands";
 import { TEST_SITE_NAME, TEST_SITE_USERS } from "./test-site";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");

@@ -1,6 +1,6 @@
 /**
  * A JAWS site that points at the local test host (`__tests__/host/`), loaded by main.ts and
- * scripts/status.ts through `JAWS_SITES_MODULE=__tests__/e2e/support5/test-site.ts`, the way an
+ * scripts/status.ts through `JAWS_SITES_MODULE=__tests__/e2e/support/test-site.ts`, the way an
  * operator adds a site kept outside the repository.
  *
  * What a site file cannot know is given the documented way: the host key with

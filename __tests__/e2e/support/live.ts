@@ -8,9 +8,9 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
-import { automationEnv } from "../support/commands";
-import { type InstanceTweaks, instanceDir, type ModelVariant } from "../support/model";
-import type { E2eProject } from "../support/project";
+import { automationEnv } from "./commands";
+import { type InstanceTweaks, instanceDir, type ModelVariant } from "./model";
+import type { E2eProject } from "./project";
 
 export interface Line {
   /** When the line arrived (epoch milliseconds): comparable between two runs. */

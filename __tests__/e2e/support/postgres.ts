@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findExecutable, lookupUser } from "../../host/test-host";
-import { freeStablePort } from "../support/project";
+import { freeStablePort } from "./project";
 
 const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql"] as const;
 
