@@ -206,7 +206,7 @@ export interface SupervisorInstanceOptions {
   readonly redeployToken?: string;
   /**
    * Terraform resource that runs the deploy. `terraform_data` is built into
-   * Terraform and needs no provider download.
+   * Terraform (>= 1.4, which the stack then requires) and needs no provider download.
    * @default null_resource
    */
   readonly deployResource?: DeployResourceKind;
