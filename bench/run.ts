@@ -20,6 +20,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { automationEnv } from "../__tests__/e2e/support/commands";
 import { benchDeploy, type DeployFigure, type DeployResults } from "./lib/deploy";
 import { killLiveChildren, median, onInterrupt, runCleanups } from "./lib/proc";
 import {
@@ -34,7 +35,6 @@ import {
   planAll,
   type SynthTimes,
   synthRounds,
-  tfEnv,
 } from "./lib/synth";
 
 const REPO = path.resolve(__dirname, "..");
@@ -77,6 +77,10 @@ const rows: Row[] = [];
 const add = (r: Row) => {
   rows.push(r);
 };
+
+/** A growth factor for 10x the services, against linear growth. */
+const addGrowth = (part: Part, figure: string, growth: number) =>
+  add({ part, figure, ours: growth, unit: "x", baseline: 10, baselineIs: "linear: 10x", goal: "<= 10x", met: growth <= 10 });
 
 function fmt(v: number | undefined, unit: Unit): string {
   if (v === undefined || Number.isNaN(v)) return "-";
@@ -362,41 +366,11 @@ async function partFleet(root: string, env: NodeJS.ProcessEnv): Promise<void> {
     const a = find(100, m);
     const b = find(1000, m);
     if (!a || !b) continue;
-    const g = median(b.inProcessMs) / median(a.inProcessMs);
-    add({
-      part: "fleet",
-      figure: `growth 100 -> 1000 svc / ${m} inst, in process`,
-      ours: g,
-      unit: "x",
-      baseline: 10,
-      baselineIs: "linear: 10x",
-      goal: "<= 10x",
-      met: g <= 10,
-    });
-    const gw = median(b.wallMs) / median(a.wallMs);
-    add({
-      part: "fleet",
-      figure: `growth 100 -> 1000 svc / ${m} inst, wall`,
-      ours: gw,
-      unit: "x",
-      baseline: 10,
-      baselineIs: "linear: 10x",
-      goal: "<= 10x",
-      met: gw <= 10,
-    });
-    const gm = median(b.maxRssKB) / median(a.maxRssKB);
-    add({
-      part: "fleet",
-      figure: `growth 100 -> 1000 svc / ${m} inst, peak RSS`,
-      ours: gm,
-      unit: "x",
-      baseline: 10,
-      baselineIs: "linear: 10x",
-      goal: "<= 10x",
-      met: gm <= 10,
-    });
+    addGrowth("fleet", `growth 100 -> 1000 svc / ${m} inst, in process`, median(b.inProcessMs) / median(a.inProcessMs));
+    addGrowth("fleet", `growth 100 -> 1000 svc / ${m} inst, wall`, median(b.wallMs) / median(a.wallMs));
+    addGrowth("fleet", `growth 100 -> 1000 svc / ${m} inst, peak RSS`, median(b.maxRssKB) / median(a.maxRssKB));
   }
-  // cdktf's DataResource (terraform_data) runs `terraform version` at synth, once per resource.
+  // terraform_data and null_resource should cost the same (the library emits terraform_data itself).
   const nullRun = find(1000, 50);
   const tfRun = find(1000, 50, "terraform_data");
   if (nullRun && tfRun) {
@@ -487,17 +461,7 @@ async function partPlan(root: string, env: NodeJS.ProcessEnv): Promise<void> {
     const a = results.get(`100/${m}`);
     const b = results.get(`1000/${m}`);
     if (!a || !b) continue;
-    const g = b.planMs / a.planMs;
-    add({
-      part: "plan",
-      figure: `plan growth 100 -> 1000 svc / ${m} inst`,
-      ours: g,
-      unit: "x",
-      baseline: 10,
-      baselineIs: "linear: 10x",
-      goal: "<= 10x",
-      met: g <= 10,
-    });
+    addGrowth("plan", `plan growth 100 -> 1000 svc / ${m} inst`, b.planMs / a.planMs);
   }
   details.plan = { runs, emptyStackMs };
 }
@@ -595,7 +559,7 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-"));
   fs.writeFileSync(path.join(root, "terraform.rc"), "");
   const forgetRoot = onInterrupt(() => fs.rmSync(root, { recursive: true, force: true }));
-  const env = tfEnv(path.join(root, "terraform.rc"));
+  const env = automationEnv(path.join(root, "terraform.rc"));
   const errors: string[] = [];
   const part = async (name: Part, fn: () => Promise<void>) => {
     if (!only.has(name)) return;

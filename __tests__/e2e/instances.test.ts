@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { countSshSessions, runAsUser, sshLogOffset, type TestHostInfo, userProcesses } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
 import { environ, expectBaselineUp, Fixture, variantWith } from "./support/fixture";
-import { crasher, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
+import { baseline, crasher, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
 import { hostFile, processOwner, restartedBetween, snapshot, waitFor } from "./support/project";
 
 const { info, skipReason } = useTestHost();
@@ -78,7 +78,7 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
 
   test("8a. destroy (cdktf destroy jaws-test, terraform destroy jtm-test) stops every program and supervisord: no process of either user is left", async () => {
     const before = await fx.atBaseline();
-    const d1 = fx.project.cdktf(fx.project.variant as NonNullable<typeof fx.project.variant>, "destroy", "jaws-test", "--auto-approve");
+    const d1 = fx.project.cdktf(baseline(), "destroy", "jaws-test", "--auto-approve");
     console.info(`cdktf destroy jaws-test took ${d1.ms} ms`);
     expect(d1.code, d1.output).toBe(0);
     expect(d1.output).toMatch(/destroy: stopping every program and shutting supervisord down/);
@@ -96,7 +96,7 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
       expect(fs.existsSync(`${instanceDir(host, role)}/supervisord.conf`)).toBe(true);
     }
     // Deploying again brings everything back.
-    await fx.project.deploy(fx.project.variant as NonNullable<typeof fx.project.variant>);
+    await fx.project.deploy(baseline());
     expectBaselineUp(snapshot(host));
   });
 

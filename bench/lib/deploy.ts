@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { automationEnv } from "../../__tests__/e2e/support/commands";
+import { automationEnv, writeCdktfProject } from "../../__tests__/e2e/support/commands";
 import {
   countSshSessions,
   findExecutable,
@@ -183,33 +183,15 @@ export interface DeployResults {
   readonly skipped?: string;
 }
 
-const TF_ENV = (dir: string): NodeJS.ProcessEnv => automationEnv(path.join(dir, "terraform.rc"), { CI: "1" });
-
 class BenchProject {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
 
   constructor(readonly info: TestHostInfo) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-deploy-"));
-    fs.writeFileSync(path.join(this.dir, "terraform.rc"), "");
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(this.dir, "node_modules"));
-    fs.writeFileSync(
-      path.join(this.dir, "cdktf.json"),
-      `${JSON.stringify(
-        {
-          language: "typescript",
-          app: `npx tsx ${path.join(REPO, "bench", "apps", "deploy-app.ts")}`,
-          output: "cdktf.out",
-          projectId: "jaws-deploy-bench",
-          sendCrashReports: "false",
-          terraformProviders: [],
-          terraformModules: [],
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    this.env = TF_ENV(this.dir);
+    const rc = writeCdktfProject(this.dir, `npx tsx ${path.join(REPO, "bench", "apps", "deploy-app.ts")}`, "jaws-deploy-bench");
+    this.env = automationEnv(rc, { CI: "1" });
   }
 
   setModel(p: Programs): void {

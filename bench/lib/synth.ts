@@ -4,23 +4,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { automationEnv } from "../../__tests__/e2e/support/commands";
 import { median, type RunResult, run, runOk } from "./proc";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
-
-/** Environment of every cdktf/terraform call: an existing empty CLI config, no checkpoint calls. */
-export function tfEnv(rcFile: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TF_CLI_CONFIG_FILE: rcFile,
-    CHECKPOINT_DISABLE: "1",
-    TF_IN_AUTOMATION: "1",
-    TF_INPUT: "0",
-    FORCE_COLOR: "0",
-    NO_COLOR: "1",
-  };
-}
 
 /** Top-level entries of the repo that are not part of the app (everything else is copied). */
 const NOT_APP = new Set(["node_modules", ".git", "cdktf.out", "state", "bench", "__tests__", ".scratch", "coverage", ".gitlab-ci-local"]);
@@ -64,7 +52,7 @@ export function makeSynthProjects(): SynthProjects {
     dirs[`app${variant}`] = app;
     dirs[`empty${variant}`] = empty;
   }
-  return { root, dirs, env: tfEnv(rc) };
+  return { root, dirs, env: automationEnv(rc) };
 }
 
 function stackJsonBytes(outdir: string): { stacks: number; bytes: number } {

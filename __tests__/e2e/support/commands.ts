@@ -3,6 +3,8 @@
  * environment and one way to run a command, shared by every project helper.
  */
 import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export interface CmdResult {
   code: number;
@@ -26,6 +28,26 @@ export function automationEnv(cliConfigFile: string, extra: NodeJS.ProcessEnv = 
     FORCE_COLOR: "0",
     NO_COLOR: "1",
   };
+}
+
+/**
+ * Makes `dir` a cdktf project whose app is `app` (a command line): its cdktf.json, and an empty
+ * Terraform CLI config file whose path is returned (for automationEnv).
+ */
+export function writeCdktfProject(dir: string, app: string, projectId: string): string {
+  const cdktfJson = {
+    language: "typescript",
+    app,
+    output: "cdktf.out",
+    projectId,
+    sendCrashReports: "false",
+    terraformProviders: [],
+    terraformModules: [],
+  };
+  fs.writeFileSync(path.join(dir, "cdktf.json"), `${JSON.stringify(cdktfJson, null, 2)}\n`);
+  const rc = path.join(dir, "terraformrc");
+  fs.writeFileSync(rc, "");
+  return rc;
 }
 
 export interface RunOptions {

@@ -64,7 +64,9 @@ export class Fixture {
       const s = snapshot(this.host);
       expectBaselineUp(s);
       return s;
-    } catch {
+    } catch (e) {
+      // Shown, not swallowed: a previous test may have left a real fault behind.
+      console.warn(`baseline not reached by a deploy (${e instanceof Error ? e.message.split("\n")[0] : e}); deploying from nothing`);
       this.fromNothing();
       await this.project.deploy(baseline());
       const s = snapshot(this.host);

@@ -8,7 +8,6 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
-import { automationEnv } from "./commands";
 import { type InstanceTweaks, instanceDir, type ModelVariant } from "./model";
 import type { E2eProject } from "./project";
 
@@ -26,10 +25,6 @@ export interface LiveResult {
 }
 
 /** The environment E2eProject gives Terraform (its own is private). */
-function terraformEnv(project: E2eProject): NodeJS.ProcessEnv {
-  return automationEnv(path.join(project.dir, "terraformrc"), { CI: "1" });
-}
-
 /** A running `terraform apply` of one stack of `project` (synthesized beforehand). */
 export class LiveApply {
   readonly lines: Line[] = [];
@@ -45,7 +40,7 @@ export class LiveApply {
     }
     this.child = spawn("terraform", [`-chdir=${stackDir}`, "apply", "-auto-approve", "-input=false", "-no-color"], {
       cwd: project.dir,
-      env: terraformEnv(project),
+      env: project.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
-import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "./commands";
+import { automationEnv, type CmdResult, runCommand, runCommandAsync, writeCdktfProject } from "./commands";
 import { instanceDir, type ModelVariant, ROLES, stackName, synthInProcess } from "./model";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
@@ -19,38 +19,20 @@ export type { CmdResult };
 export class E2eProject {
   readonly dir: string;
   readonly outdir: string;
-  private readonly env: NodeJS.ProcessEnv;
+  /** The environment every command of this project runs with (Terraform config, no prompts). */
+  readonly env: NodeJS.ProcessEnv;
   private readonly initialised = new Set<string>();
-  private lastVariant?: ModelVariant;
 
   constructor(readonly info: TestHostInfo) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-e2e-"));
     this.outdir = path.join(this.dir, "cdktf.out");
-    const rc = path.join(this.dir, "terraformrc");
-    fs.writeFileSync(rc, "");
-    fs.writeFileSync(
-      path.join(this.dir, "cdktf.json"),
-      `${JSON.stringify(
-        {
-          language: "typescript",
-          app: `${path.join(BIN, "tsx")} ${path.join(__dirname, "app.ts")}`,
-          output: "cdktf.out",
-          projectId: "jaws-deploy-e2e",
-          sendCrashReports: "false",
-          terraformProviders: [],
-          terraformModules: [],
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    const rc = writeCdktfProject(this.dir, `${path.join(BIN, "tsx")} ${path.join(__dirname, "app.ts")}`, "jaws-deploy-e2e");
     this.env = automationEnv(rc, { CI: "1" });
   }
 
   /** Synthesizes `variant` (both stacks) into cdktf.out, in-process. */
   synth(variant: ModelVariant): void {
     synthInProcess(this.outdir, this.info, variant);
-    this.lastVariant = variant;
   }
 
   stackDir(role: TestUserRole): string {
@@ -116,12 +98,7 @@ export class E2eProject {
   /** Runs the cdktf CLI (node_modules/.bin/cdktf) on the project with `variant` as its model. */
   cdktf(variant: ModelVariant, ...args: string[]): CmdResult {
     fs.writeFileSync(path.join(this.dir, "e2e-model.json"), JSON.stringify({ info: this.info, variant }));
-    this.lastVariant = variant;
     return this.run(path.join(BIN, "cdktf"), args);
-  }
-
-  get variant(): ModelVariant | undefined {
-    return this.lastVariant;
   }
 
   remove(): void {
@@ -132,11 +109,10 @@ export class E2eProject {
 // ---------------------------------------------------------------------------------------------
 // Looking at the host (locally as the user, not over ssh: no sshd session is opened).
 
-/** `jawsctl pids` of the instance: {"group:process": pid (0 when not running)}. */
-export function pids(info: TestHostInfo, role: TestUserRole): Record<string, number> {
-  const dir = instanceDir(info, role);
+/** `jawsctl pids` of the instance in `dir`, through its own key: {"group:process": pid (0 when not running)}. */
+export function jawsctlPids(role: TestUserRole, dir: string): Record<string, number> {
   const r = runAsUser(role, `${dir}/venv/bin/python ${dir}/lib/jawsctl.py --dir ${dir} pids`);
-  if (r.code !== 0) throw new Error(`jawsctl pids of ${role} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
+  if (r.code !== 0) throw new Error(`jawsctl pids of ${dir} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 

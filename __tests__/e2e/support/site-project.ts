@@ -13,8 +13,8 @@ import * as path from "node:path";
 import type { SupervisorInstanceOptions } from "../../../constructs";
 import { hostKeyVariable } from "../../../sites/site";
 import type { TestHostInfo, TestUserRole } from "../../host/test-host";
-import { runAsUser } from "../../host/test-host";
-import { automationEnv, type CmdResult, runCommand, runCommandAsync } from "./commands";
+import { automationEnv, type CmdResult, runCommand, runCommandAsync, writeCdktfProject } from "./commands";
+import { jawsctlPids } from "./project";
 import { TEST_SITE_NAME, TEST_SITE_USERS } from "./test-site";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");
@@ -62,24 +62,7 @@ export class SiteProject {
     private readonly base: Record<string, string> = {},
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-site-e2e-"));
-    this.rc = path.join(this.dir, "terraformrc");
-    fs.writeFileSync(this.rc, "");
-    fs.writeFileSync(
-      path.join(this.dir, "cdktf.json"),
-      `${JSON.stringify(
-        {
-          language: "typescript",
-          app: `${path.join(BIN, "tsx")} ${path.join(REPO, "main.ts")}`,
-          output: "cdktf.out",
-          projectId: "jaws-deploy-e2e-site",
-          sendCrashReports: "false",
-          terraformProviders: [],
-          terraformModules: [],
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    this.rc = writeCdktfProject(this.dir, `${path.join(BIN, "tsx")} ${path.join(REPO, "main.ts")}`, "jaws-deploy-e2e-site");
   }
 
   get outdir(): string {
@@ -165,10 +148,7 @@ export function fileHash(file: string): string {
 
 /** {"group:process": pid} of one deployment's instance, through its own key (jawsctl), locally as the user. */
 export function sitePids(role: TestUserRole, deployment: string): Record<string, number> {
-  const dir = siteInstanceDir(role, deployment);
-  const r = runAsUser(role, `${dir}/venv/bin/python ${dir}/lib/jawsctl.py --dir ${dir} pids`);
-  if (r.code !== 0) throw new Error(`jawsctl pids of ${role}-${deployment} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
-  return JSON.parse(r.stdout) as Record<string, number>;
+  return jawsctlPids(role, siteInstanceDir(role, deployment));
 }
 
 /** The supervisord PID of an instance (its pidfile), or undefined. */
