@@ -11,26 +11,23 @@
  *   JAWS_HOST_KEY_<SITE> pinned host key, overriding sites/known_hosts
  *   JAWS_REDEPLOY        any new value re-runs the deploy though nothing changed
  *   JAWS_SITES_MODULE    path of a module exporting more SiteDefinitions  (default: none)
+ *   JAWS_OVERRIDES       JSON of SupervisorInstance options applied to every instance (tests)
  */
 
-import { resolve } from "node:path";
 import { App } from "cdktf";
-import { loadSiteModule, selectSites } from "./sites";
+import { selectSites, sitesFromEnv } from "./sites";
 import { forgetSwitchedBackends } from "./sites/backend-switch";
-import { addSiteStacks } from "./sites/stacks";
+import { addSiteStacks, connectionFromEnv } from "./sites/stacks";
 
 const env = process.env;
 const app = new App();
-const extraSites = env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {};
-for (const site of selectSites(env.JAWS_SITES || "cori", extraSites)) {
+for (const site of selectSites(env.JAWS_SITES || "cori", sitesFromEnv(env))) {
   addSiteStacks(app, site, {
     deployment: env.JAWS_DEPLOYMENT || "dev",
-    privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
-    certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
+    ...connectionFromEnv(env),
     deployResource: env.JAWS_DEPLOY_RESOURCE === "terraform_data" ? "terraform_data" : undefined,
     redeployToken: env.JAWS_REDEPLOY || undefined,
     stateBackend: (env.JAWS_STATE_BACKEND || "local") as "local",
-    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
   });
 }
 app.synth();

@@ -33,8 +33,14 @@ function template(name: string): Handlebars.TemplateDelegate {
   return t;
 }
 
+const staticFiles = new Map<string, string>();
 function staticFile(name: string): string {
-  return readFileSync(join(TEMPLATE_DIR, name), "utf8");
+  let text = staticFiles.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(TEMPLATE_DIR, name), "utf8");
+    staticFiles.set(name, text);
+  }
+  return text;
 }
 
 /** A file the deploy puts into the instance directory. */
@@ -68,6 +74,10 @@ export interface RenderedInstance {
   /** Changes with any rendered file; names the deploy on the host. */
   readonly deployId: string;
   readonly supervisordConf: string;
+  /** The config's text per section (see configSections). */
+  readonly configSections: ReadonlyMap<string, string>;
+  /** The wrapper script of each program that has one, by program name. */
+  readonly wrappers: ReadonlyMap<string, string>;
   readonly files: readonly RenderedFile[];
   readonly manifest: Manifest;
   /** The file uploaded by Terraform: writes every file into the staging dir and runs the deploy. */
@@ -201,8 +211,7 @@ export function configSections(conf: string): Map<string, string> {
   return out;
 }
 
-function renderManifest(m: InstanceModel, conf: string, wrappers: Map<string, string>): Manifest {
-  const secs = configSections(conf);
+function renderManifest(m: InstanceModel, secs: ReadonlyMap<string, string>, wrappers: ReadonlyMap<string, string>): Manifest {
   const instanceText = [...secs]
     .filter(([name]) => !name.startsWith("program:") && !name.startsWith("group:"))
     .map(([, text]) => text.replace(/^;.*\n/gm, ""))
@@ -229,7 +238,7 @@ function pipArgs(m: InstanceModel): string {
   return args.map(shellQuote).join(" ");
 }
 
-function scriptContext(m: InstanceModel, deployId: string) {
+function scriptContext(m: InstanceModel) {
   return {
     path: m.path,
     name: m.name,
@@ -237,19 +246,15 @@ function scriptContext(m: InstanceModel, deployId: string) {
     user: m.ssh.user,
     host: m.ssh.host,
     dir: m.dir,
-    group: m.group.name,
-    pidfile: m.supervisord.pidfile,
     supervisorVersion: m.python.supervisorVersion,
     lockTimeout: m.lockTimeoutSeconds,
     healthTimeout: m.healthTimeoutSeconds,
     ctlUser: controlUser(m),
-    serverUrl: serverUrl(m),
     python: m.python.command,
     preamble: m.python.preamble,
     systemSitePackages: m.python.systemSitePackages,
     pipArgs: pipArgs(m),
     ensureCron: m.ensureCron,
-    deployId,
   };
 }
 
@@ -261,11 +266,12 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
   const m = assertValid(model);
   const conf = renderSupervisordConfig(m);
   const wrappers = new Map(m.services.filter((s) => s.useWrapper).map((s) => [s.name, renderWrapper(m, s)]));
-  const manifest = renderManifest(m, conf, wrappers);
-  const ctx0 = scriptContext(m, "");
+  const sections = configSections(conf);
+  const manifest = renderManifest(m, sections, wrappers);
+  const ctx0 = scriptContext(m);
   const files: RenderedFile[] = [
     { path: "supervisord.conf", content: conf, mode: "0600" },
-    ...m.services.filter((s) => s.useWrapper).map((s) => ({ path: `bin/${s.name}.sh`, content: wrappers.get(s.name) ?? "", mode: "0700" })),
+    ...[...wrappers].map(([name, content]) => ({ path: `bin/${name}.sh`, content, mode: "0700" })),
     { path: "bin/supervisorctl", content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
     { path: "bin/ensure", content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
     { path: "lib/jaws-lib.sh", content: template("lib.sh.hbs")(ctx0), mode: "0600" },
@@ -286,6 +292,8 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
   return {
     deployId,
     supervisordConf: conf,
+    configSections: sections,
+    wrappers,
     files,
     manifest,
     bundle,

@@ -1,14 +1,19 @@
 import { Construct } from "constructs";
 import { type InstanceModel, resolveInstance, type SupervisorInstanceOptions } from "./instance-model";
-import { configSections, type RenderedInstance, renderInstance } from "./render";
+import { type RenderedInstance, renderInstance } from "./render";
 import type { ServiceModel } from "./service-model";
 import { addOutput, createDeployResources, warn } from "./terraform";
-import { formatProblem, instanceWarnings, validateHostConflicts, validateInstance } from "./validate";
+import { formatProblem, instanceWarnings, type Problem, validateHostConflicts, validateInstance } from "./validate";
 
 /** Props of SupervisorInstance: see SupervisorInstanceOptions for every field. */
 export interface SupervisorInstanceProps extends SupervisorInstanceOptions {}
 
 const INSTANCE_SYMBOL = Symbol.for("jaws-deploy.SupervisorInstance");
+
+/** The instances of each app, so host conflicts are checked once per app, not once per instance. */
+const instancesOfApp = new WeakMap<Construct, SupervisorInstance[]>();
+/** Host conflicts of an app, by instance path, and the services count they were computed for. */
+const conflictsOfApp = new WeakMap<Construct, { readonly key: string; readonly byPath: Map<string, Problem[]> }>();
 
 /**
  * One supervisord process on one host, run as one Unix user, deployed over SSH.
@@ -23,18 +28,21 @@ export class SupervisorInstance extends Construct {
   readonly directory: string;
   readonly props: SupervisorInstanceProps;
   private readonly services: ServiceModel[] = [];
+  private resolved?: InstanceModel;
   private rendered?: RenderedInstance;
 
   constructor(scope: Construct, id: string, props: SupervisorInstanceProps) {
     super(scope, id);
     Object.defineProperty(this, INSTANCE_SYMBOL, { value: true });
     this.props = props;
-    this.directory = resolveInstance(props, this.node.path).dir;
-
     const model = this.model();
+    this.directory = model.dir;
+    const root = this.node.root;
+    instancesOfApp.set(root, [...(instancesOfApp.get(root) ?? []), this]);
+
     createDeployResources(this, {
       kind: model.deployResource,
-      connection: { ...model.ssh },
+      connection: model.ssh,
       instanceDirectory: model.dir,
       triggers: () => this.triggers(),
       bundle: () => this.render().bundle,
@@ -45,12 +53,7 @@ export class SupervisorInstance extends Construct {
     this.node.addValidation({
       validate: () => {
         const m = this.model();
-        const others = this.node.root.node
-          .findAll()
-          .filter((c): c is SupervisorInstance => SupervisorInstance.isSupervisorInstance(c))
-          .map((c) => c.model());
-        const conflicts = validateHostConflicts(others).filter((p) => p.path === m.path);
-        return [...validateInstance(m), ...conflicts].map(formatProblem);
+        return [...validateInstance(m), ...this.hostConflicts(m.path)].map(formatProblem);
       },
     });
     this.addOutputs(model);
@@ -60,11 +63,28 @@ export class SupervisorInstance extends Construct {
   addService(service: ServiceModel): void {
     if (this.rendered) throw new Error(`${this.node.path}: cannot add ${service.name} after synthesis`);
     this.services.push(service);
+    this.resolved = undefined;
   }
 
   /** The resolved model: defaults applied, services included. */
   model(): InstanceModel {
-    return resolveInstance(this.props, this.node.path, this.services);
+    this.resolved ??= resolveInstance(this.props, this.node.path, this.services);
+    return this.resolved;
+  }
+
+  /** This instance's conflicts with the other instances of the app (same socket, port, directory...). */
+  private hostConflicts(path: string): readonly Problem[] {
+    const root = this.node.root;
+    const all = instancesOfApp.get(root) ?? [this];
+    const key = all.map((i) => i.services.length).join(",");
+    let cached = conflictsOfApp.get(root);
+    if (cached?.key !== key) {
+      const byPath = new Map<string, Problem[]>();
+      for (const p of validateHostConflicts(all.map((i) => i.model()))) byPath.set(p.path, [...(byPath.get(p.path) ?? []), p]);
+      cached = { key, byPath };
+      conflictsOfApp.set(root, cached);
+    }
+    return cached.byPath.get(path) ?? [];
   }
 
   /** Everything the host gets (validated; throws the problems otherwise). */
@@ -80,12 +100,10 @@ export class SupervisorInstance extends Construct {
     // Readable content, so `cdktf diff` shows the changed lines of what lands on the host. The
     // config goes one section per trigger: a diff names the section, and no string grows with
     // the fleet (Terraform parses long multi-line strings in quadratic time).
-    for (const [section, text] of configSections(r.supervisordConf)) {
+    for (const [section, text] of r.configSections) {
       t[section === "" ? "file:supervisord.conf" : `file:supervisord.conf[${section}]`] = text;
     }
-    for (const f of r.files) {
-      if (/^bin\/.+\.sh$/.test(f.path)) t[`file:${f.path}`] = f.content;
-    }
+    for (const [name, text] of r.wrappers) t[`file:bin/${name}.sh`] = text;
     return t;
   }
 

@@ -14,13 +14,9 @@ const hostEntry = (host: string, port: number) => (port === 22 ? host : `[${host
  * ssh arguments for an instance: batch mode, the pinned host key (or no check
  * when the model says so), the key and certificate files, and the bastion.
  */
-export function sshTarget(
-  m: InstanceModel,
-  knownHostsFile: string,
-  keyFile = m.ssh.privateKeyFile,
-  certFile = m.ssh.certificateFile,
-): SshTarget {
+export function sshTarget(m: InstanceModel, knownHostsFile: string): SshTarget {
   const s = m.ssh;
+  const expandHome = (path: string) => path.replace(/^~\//, `${process.env.HOME}/`);
   const check = s.insecureSkipHostKeyCheck ? ["-o", "StrictHostKeyChecking=no"] : ["-o", "StrictHostKeyChecking=yes"];
   const args = [
     "-o",
@@ -33,8 +29,8 @@ export function sshTarget(
     "-p",
     String(s.port),
   ];
-  if (keyFile) args.push("-i", keyFile.replace(/^~\//, `${process.env.HOME}/`), "-o", "IdentitiesOnly=yes");
-  if (certFile) args.push("-o", `CertificateFile=${certFile.replace(/^~\//, `${process.env.HOME}/`)}`);
+  if (s.privateKeyFile) args.push("-i", expandHome(s.privateKeyFile), "-o", "IdentitiesOnly=yes");
+  if (s.certificateFile) args.push("-o", `CertificateFile=${expandHome(s.certificateFile)}`);
   const lines = s.hostKey ? [`${hostEntry(s.host, s.port)} ${s.hostKey}`] : [];
   if (s.bastion) {
     const b = s.bastion;

@@ -11,10 +11,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { App } from "cdktf";
-import { loadSiteModule, selectSites } from "../sites";
-import { addSiteStacks } from "../sites/stacks";
+import { selectSites, sitesFromEnv } from "../sites";
+import { addSiteStacks, connectionFromEnv } from "../sites/stacks";
 import { sshTarget } from "./ssh-args";
 
 export interface InstanceStatus {
@@ -25,14 +25,8 @@ export interface InstanceStatus {
 
 /** Status of each instance of a site and deployment (JAWS_SITES_MODULE / JAWS_OVERRIDES as for main.ts). */
 export function siteStatus(siteName: string, deployment: string, env: NodeJS.ProcessEnv = process.env): InstanceStatus[] {
-  const [site] = selectSites(siteName, env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {});
-  const instances = addSiteStacks(new App({ skipValidation: true }), site, {
-    deployment,
-    env,
-    privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
-    certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
-    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
-  });
+  const [site] = selectSites(siteName, sitesFromEnv(env));
+  const instances = addSiteStacks(new App({ skipValidation: true }), site, { deployment, env, ...connectionFromEnv(env) });
   const tmp = mkdtempSync(join(tmpdir(), "jaws-status-"));
   try {
     return instances.map((inst) => {

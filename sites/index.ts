@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { cori } from "./cori";
 import { lrc } from "./lrc";
 import { cascade, tahoma } from "./pnnl";
@@ -14,6 +15,11 @@ export function loadSiteModule(path: string): Record<string, SiteDefinition> {
   const mod = require(path) as Record<string, unknown>;
   const sites = Object.values(mod).filter((s): s is SiteDefinition => typeof s === "object" && s !== null && "instances" in s);
   return Object.fromEntries(sites.map((s) => [s.name, s]));
+}
+
+/** The sites of the module named by JAWS_SITES_MODULE (relative to the working directory), if any. */
+export function sitesFromEnv(env: NodeJS.ProcessEnv): Record<string, SiteDefinition> {
+  return env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {};
 }
 
 /**

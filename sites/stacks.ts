@@ -26,6 +26,15 @@ export interface StackSelection {
   readonly overrides?: Partial<SupervisorInstanceOptions>;
 }
 
+/** The choices every entry point takes from the environment: SSH key and certificate files, overrides. */
+export function connectionFromEnv(env: NodeJS.ProcessEnv): Pick<StackSelection, "privateKeyFile" | "certificateFile" | "overrides"> {
+  return {
+    privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
+    certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
+    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
+  };
+}
+
 /**
  * One stack per instance of the site, named `<instance>-<site>` (`jaws-cori`,
  * `jtm-cori`), each with its own state file under `state/<deployment>/`, so
@@ -38,9 +47,10 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       `site ${site.name}: unknown deployment ${JSON.stringify(sel.deployment)} (known: ${Object.keys(site.deployments).join(", ")})`,
     );
   }
+  const env = sel.env ?? process.env;
+  const hostKey = knownHostKey(site.host, site.name, env);
   return site.instances.map((inst) => {
     const stackId = `${inst.name}-${site.name}`;
-    const env = sel.env ?? process.env;
     const stack = createStack(app, stackId, stateBackendFor(sel.stateBackend ?? "local", stackId, sel.deployment, env));
     const instance = new SupervisorInstance(stack, "supervisor", {
       name: inst.name,
@@ -48,7 +58,7 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       host: site.host,
       port: site.port,
       user: inst.user,
-      hostKey: knownHostKey(site.host, site.name, env),
+      hostKey,
       baseDirectory: inst.baseDirectory,
       pythonCommand: site.pythonCommand,
       shellPreamble: site.shellPreamble,

@@ -34,11 +34,8 @@ FAILED_STATES = {"FATAL", "UNKNOWN"}
 
 
 def server(d):
-    conf = configparser.RawConfigParser()
-    conf.read(os.path.join(d, "secret", "supervisorctl.conf"))
-    s = conf["supervisorctl"]
-    transport = sxmlrpc.SupervisorTransport(s.get("username"), s.get("password"), s["serverurl"])
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+    """A connection to the instance's endpoint with the key of secret/supervisorctl.conf."""
+    return proxy(d)
 
 
 def load(path):
@@ -110,13 +107,9 @@ def write_private(path, text):
 
 def instance_key(d):
     path = os.path.join(d, "secret", "key")
-    try:
-        with open(path) as f:
-            key = f.read().strip()
-        if key:
-            return key
-    except FileNotFoundError:
-        pass
+    key = read_key(path)
+    if key:
+        return key
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     write_private(path, secrets.token_hex(32) + "\n")
     return instance_key(d)
@@ -158,12 +151,12 @@ def read_key(path):
         return ""
 
 
-def proxy(d, key):
-    """A connection to the instance's endpoint (from secret/supervisorctl.conf) with `key`."""
+def proxy(d, key=None):
+    """A connection to the instance's endpoint (from secret/supervisorctl.conf), with `key` or that file's."""
     conf = configparser.RawConfigParser()
     conf.read(os.path.join(d, "secret", "supervisorctl.conf"))
     s = conf["supervisorctl"]
-    transport = sxmlrpc.SupervisorTransport(s.get("username"), key, s["serverurl"])
+    transport = sxmlrpc.SupervisorTransport(s.get("username"), s.get("password") if key is None else key, s["serverurl"])
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
