@@ -8,7 +8,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { fileHash, ROLES, SiteProject, siteInstanceDir, sitePids, siteStack, siteSupervisordPid, timing } from "./support/site-project";
+import { ROLES } from "./support/model";
+import { fileHash, SiteProject, siteInstanceDir, sitePids, siteStack, siteSupervisordPid, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 

@@ -11,8 +11,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { JawsServiceOptions } from "../../constructs";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
-import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, waitUntil, withOptions } from "./support/live";
+import { expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
+import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, withOptions } from "./support/live";
 import { baseline, crasher, GROUP, instanceDir, type ModelVariant, shellLoop } from "./support/model";
 import {
   E2eProject,
@@ -25,6 +25,7 @@ import {
   type Snapshot,
   snapshot,
   waitFor,
+  waitUntil,
 } from "./support/project";
 
 const { info, skipReason } = useTestHost();
@@ -48,9 +49,6 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   const dirOf = (role: TestUserRole) => instanceDir(host, role);
   const leftovers = (role: TestUserRole) =>
     listFiles(dirOf(role)).filter((f) => /\.new\.\d+$|\.tmp\.\d+$|\/\.deploy\/in-progress$|\/secret\/key\.new$/.test(f));
-  const eachOnce = (role: TestUserRole, markers: string[]) => {
-    for (const m of markers) expect(processesMatching(host, role, m).length, `processes matching '${m}'`).toBe(1);
-  };
   /** What a converged instance looks like: what the model says, nothing half-done left. */
   const expectConverged = (s: Snapshot, role: TestUserRole, variant: ModelVariant) => {
     const states = Object.fromEntries(Object.entries(s.processes).filter(([k]) => k.startsWith(`${role} `)));
@@ -133,7 +131,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
         console.info(`converging deploy: ${Date.now() - t1} ms`);
         const after = snapshot(host);
         expectConverged(after, "jaws", b);
-        eachOnce("jaws", ["jaws-slow-b ", "GREETING"]);
+        expectEachOnce(host, "jaws", ["jaws-slow-b ", "GREETING"]);
         expect(processesMatching(host, "jaws", "jaws-slow-a")).toEqual([]);
         expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
         // The jtm instance never noticed.
@@ -158,7 +156,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     expect(r.output).toMatch(/stopping changed or removed programs: ticker/);
     expect(r.output).not.toMatch(/stopped jaws-dev:ticker/); // it was not RUNNING: nothing to stop, only to wait for
     expectConverged(snapshot(host), "jaws", d);
-    eachOnce("jaws", ["jaws-slow-d "]);
+    expectEachOnce(host, "jaws", ["jaws-slow-d "]);
     expect(processesMatching(host, "jaws", "jaws-slow-c")).toEqual([]);
   });
 
@@ -211,7 +209,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       const diff = restartedBetween(before, after);
       expect(diff).toEqual({ restarted: [`jaws ${GROUP}:ticker`], added: [], removed: [], supervisordRestarted: [] });
       expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-      eachOnce("jaws", ["jaws-tick ", "GREETING"]);
+      expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
       expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f))).toEqual(files);
       expect(leftovers("jaws")).toEqual([]);
     });
@@ -272,7 +270,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       // The last one wins, whole: its program runs once, nothing of the first is left.
       const after = snapshot(host);
       expectBaselineUp(after);
-      eachOnce("jaws", ["jaws-p2 "]);
+      expectEachOnce(host, "jaws", ["jaws-p2 "]);
       expect(processesMatching(host, "jaws", "jaws-p1")).toEqual([]);
       expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p2");
       expect(leftovers("jaws")).toEqual([]);
@@ -300,14 +298,14 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(r3.output).not.toMatch(/checking the new config/);
       const r4 = await holder.done;
       expect(r4.code, r4.output).toBe(0);
-      eachOnce("jaws", ["jaws-p4 "]);
+      expectEachOnce(host, "jaws", ["jaws-p4 "]);
       expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p4");
 
       // Nothing holds the lock now: the same apply proceeds.
       const again = fx.project.apply("jaws");
       expect(again.code, again.output).toBe(0);
       expect(again.output).not.toMatch(/another deploy of this instance is running/);
-      eachOnce("jaws", ["jaws-p3 "]);
+      expectEachOnce(host, "jaws", ["jaws-p3 "]);
       expect(processesMatching(host, "jaws", "jaws-p4")).toEqual([]);
     });
   });
@@ -348,8 +346,8 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(after.supervisord[role]).not.toBe(before.supervisord[role]);
       expect(fs.readFileSync(`${dir}/log/supervisord.start.log`, "utf8")).not.toMatch(/Error|already listening/i);
     }
-    eachOnce("jaws", ["jaws-tick ", "GREETING"]);
-    eachOnce("jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
+    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
   });
 
   describe("F6. the host cannot bootstrap: a clear error naming the cause, the running instance untouched", () => {

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
 import { countSshSessions, runAsUser, sshLogOffset, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { environ, expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { environ, expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
 import { baseline, crasher, GROUP, instanceDir, oneShot, ROLES, shellLoop } from "./support/model";
 import {
   freeStablePort,
@@ -239,8 +239,8 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       }
       // The old supervisord is gone; no program runs twice.
       expect(processOwner(before.supervisord[role] as number)).toBeUndefined();
-      expect(processesMatching(host, "jaws", "jaws-tick ").length).toBe(1);
-      expect(processesMatching(host, "jtm", "jtm-work ").length).toBe(1);
+      expectEachOnce(host, "jaws", ["jaws-tick "]);
+      expectEachOnce(host, "jtm", ["jtm-work "]);
     };
 
     test("log level (jaws)", async () => {

@@ -9,15 +9,18 @@
  *   working tree, the diff and deploy jobs pointed at the test host through variables only (the
  *   matrix value STACK overridden with --variable, the real matrix left as it is).
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
+import { runCommand } from "./support/commands";
+import { environ } from "./support/fixture";
+import { ROLES } from "./support/model";
 import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support/pipeline";
-import { BIN, type CmdResult, fileHash, REPO, ROLES, SiteProject, siteEnv, sitePids, siteStack, timing } from "./support/site-project";
+import { BIN, REPO } from "./support/project";
+import { type CmdResult, fileHash, SiteProject, siteEnv, sitePids, siteStack, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 
@@ -28,7 +31,7 @@ const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GRE
 function coriStacks(): string[] {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jaws-pipeline-synth-")), "cdktf.out");
   try {
-    const r = spawnSync(path.join(BIN, "tsx"), [path.join(REPO, "main.ts")], {
+    const r = runCommand(path.join(BIN, "tsx"), [path.join(REPO, "main.ts")], {
       cwd: REPO,
       env: {
         ...process.env,
@@ -38,9 +41,8 @@ function coriStacks(): string[] {
         JAWS_STATE_BACKEND: "local",
         CDKTF_OUTDIR: out,
       },
-      encoding: "utf8",
     });
-    if (r.status !== 0) throw new Error(`synth failed: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`synth failed: ${r.output}`);
     return fs.readdirSync(path.join(out, "stacks")).sort();
   } finally {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
@@ -49,8 +51,7 @@ function coriStacks(): string[] {
 
 /** Runs gitlab-ci-local in `cwd` with a plain environment (not vitest's, not the test site's). */
 function glcl(cwd: string, args: string[]): CmdResult {
-  const t0 = Date.now();
-  const r = spawnSync(path.join(BIN, "gitlab-ci-local"), ["--no-color", ...args], {
+  const r = runCommand(path.join(BIN, "gitlab-ci-local"), ["--no-color", ...args], {
     cwd,
     env: {
       PATH: process.env.PATH,
@@ -60,26 +61,25 @@ function glcl(cwd: string, args: string[]): CmdResult {
       NO_COLOR: "1",
       FORCE_COLOR: "0",
     },
-    encoding: "utf8",
-    timeout: 400_000,
-    maxBuffer: 64 * 1024 * 1024,
+    timeoutMs: 400_000,
   });
-  const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? r.error.message : ""}`;
   // Jobs' tools may still colour their output: assertions read the text.
-  return { code: r.status ?? -1, output: output.replace(/\x1b\[[0-9;]*m/g, ""), ms: Date.now() - t0 };
+  return { ...r, output: r.output.replace(/\x1b\[[0-9;]*m/g, "") };
 }
 
 const variables = (vars: Record<string, string>) => Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
 
 describe("the GitLab pipeline, read", () => {
   const { jobs } = readPipeline();
-  const stacks = coriStacks();
+  /** Synthesized by the first test that needs it, not while the file is collected. */
+  let synthesized: string[] | undefined;
+  const stacks = () => (synthesized ??= coriStacks());
   const cdktfJobs = Object.entries(jobs).filter(([, j]) => jobLines(j).some((l) => l.includes("cdktf ")));
   const deployJobs = cdktfJobs.filter(([, j]) => jobLines(j).some((l) => /cdktf deploy/.test(l)));
   const diffJobs = cdktfJobs.filter(([, j]) => jobLines(j).some((l) => /cdktf diff/.test(l)));
 
   test("JAWS_SITES=cori synthesizes jaws-cori and jtm-cori", () => {
-    expect(stacks).toEqual(["jaws-cori", "jtm-cori"]);
+    expect(stacks()).toEqual(["jaws-cori", "jtm-cori"]);
   });
 
   test("every job runs only npm scripts of package.json, npx tools of its dependencies and files that exist", () => {
@@ -99,11 +99,13 @@ describe("the GitLab pipeline, read", () => {
     const pairs = (list: typeof cdktfJobs) => list.flatMap(([, j]) => matrixEntries(j)).map((e) => `${e.STACK}/${e.JAWS_DEPLOYMENT}`);
     for (const [name, job] of cdktfJobs) {
       for (const e of matrixEntries(job)) {
-        expect(stacks, `${name}: STACK ${e.STACK}`).toContain(e.STACK);
+        expect(stacks(), `${name}: STACK ${e.STACK}`).toContain(e.STACK);
         expect(DEPLOYMENTS, `${name}: JAWS_DEPLOYMENT ${e.JAWS_DEPLOYMENT}`).toContain(e.JAWS_DEPLOYMENT);
       }
     }
-    const all = stacks.flatMap((s) => DEPLOYMENTS.map((d) => `${s}/${d}`)).sort();
+    const all = stacks()
+      .flatMap((s) => DEPLOYMENTS.map((d) => `${s}/${d}`))
+      .sort();
     expect([...new Set(pairs(diffJobs))].sort()).toEqual(all);
     expect(pairs(deployJobs).sort()).toEqual(all); // each exactly once
   });
@@ -233,7 +235,7 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(deploy.output).toMatch(/Apply complete! Resources: 1 added, 0 changed, 1 destroyed/);
     const after = sitePids("jaws", "dev")["jaws-dev:jaws-greeter"];
     expect(after).not.toBe(greeter);
-    expect(fs.readFileSync(`/proc/${after}/environ`, "utf8").split("\0")).toContain("GREETING=from-ci");
+    expect(environ(after).GREETING).toBe("from-ci");
     expect(fileHash(state)).not.toBe(before);
   });
 });

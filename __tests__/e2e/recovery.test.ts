@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
 import { runAsUser, sshRun, type TestHostInfo, type TestUserRole } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
+import { expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
 import { type baseline, GROUP, instanceDir, shellLoop } from "./support/model";
 import { hostFile, pidsOf, processesMatching, processOwner, restartedBetween, type Snapshot, snapshot, waitFor } from "./support/project";
 
@@ -37,11 +37,6 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
       .filter(([k, p]) => k.startsWith(`${role} `) && p.pid > 0)
       .map(([, p]) => p.pid);
 
-  /** Each loop of the instance runs exactly once (by its command line). */
-  const expectEachOnce = (role: TestUserRole, markers: string[]) => {
-    for (const m of markers) expect(processesMatching(host, role, m).length, `processes matching '${m}'`).toBe(1);
-  };
-
   test("7a. supervisord killed: bin/ensure (over ssh) starts it again, its orphaned programs are replaced, none runs twice", async () => {
     const before = await fx.atBaseline();
     await killSupervisord(before, "jaws");
@@ -57,7 +52,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     const after = snapshot(host);
     expectBaselineUp(after);
     for (const p of orphans) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
-    expectEachOnce("jaws", ["jaws-tick ", "GREETING"]);
+    expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
     // The other instance was not touched.
     expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
 
@@ -82,7 +77,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(after.processes[`jtm ${GROUP}:deploy-worker`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
     expect(processesMatching(host, "jtm", "jtm-work ")).toEqual([]);
-    expectEachOnce("jtm", ["jtm-work-v2 ", "GREETING"]);
+    expectEachOnce(host, "jtm", ["jtm-work-v2 ", "GREETING"]);
     // jaws untouched.
     expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jaws "))).toEqual([]);
   });
@@ -102,7 +97,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expectBaselineUp(after);
     expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
-    expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
   });
 
   test("7d. instance directory deleted under a running supervisord: the next deploy restores it, the unreachable supervisord is stopped", async () => {
@@ -127,7 +122,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:greeter`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:setup`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
-    expectEachOnce("jaws", ["jaws-tick-v2 ", "GREETING"]);
+    expectEachOnce(host, "jaws", ["jaws-tick-v2 ", "GREETING"]);
     expect(hostFile(host, "jaws", "secret/key")).not.toBe(oldKey);
   });
 
@@ -152,7 +147,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expectBaselineUp(after);
     expect(after.supervisord.jtm).not.toBe(before.supervisord.jtm);
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `old program ${p}`).toBeUndefined();
-    expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
     expect(fx.project.plan("jtm").code).toBe(0);
 
     // A plain destroy afterwards does stop it.
@@ -208,7 +203,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(hostFile(host, "jaws", "log/ensure.log")).toMatch(/supervisord was not running: started/);
     const after = snapshot(host);
     expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-    expectEachOnce("jaws", ["jaws-cron ", "GREETING"]);
+    expectEachOnce(host, "jaws", ["jaws-cron ", "GREETING"]);
 
     const d = fx.project.destroy("jaws");
     expect(d.code, d.output).toBe(0);

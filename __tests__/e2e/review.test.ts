@@ -9,7 +9,9 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { ROLES, SiteProject, siteInstanceDir, sitePids, timing } from "./support/site-project";
+import { environ } from "./support/fixture";
+import { ROLES } from "./support/model";
+import { SiteProject, siteInstanceDir, sitePids, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 
@@ -88,7 +90,7 @@ describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => 
     // The one-shot is not running (pid 0 before and after); only the greeter has a new PID.
     expect(restarted).toEqual(["jaws-dev:jaws-greeter"]);
     const greeter = after.jaws["jaws-dev:jaws-greeter"];
-    expect(fs.readFileSync(`/proc/${greeter}/environ`, "utf8").split("\0")).toContain("GREETING=bonjour");
+    expect(environ(greeter).GREETING).toBe("bonjour");
     for (const role of ROLES) {
       const plan = project.terraform(role, ["plan", "-input=false", "-detailed-exitcode"], CHANGE);
       expect(plan.code, plan.output).toBe(0);

@@ -13,8 +13,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
+import { ROLES } from "./support/model";
 import { postgresPrerequisites, ThrowawayPostgres } from "./support/postgres";
-import { type CmdResult, ROLES, SiteProject, sitePids, siteStack, timing } from "./support/site-project";
+import { type CmdResult, SiteProject, sitePids, siteStack, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 const missing = postgresPrerequisites();

@@ -4,12 +4,13 @@
  * own keys). Every program of both instances with state, PID and uptime; clear errors when
  * supervisord is not running, when nothing is deployed, and when the host cannot be reached.
  */
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resetUserHome, runAsUser, type TestHostInfo } from "../host/test-host";
 import { useTestHost } from "../host/use-test-host";
-import { freeStablePort } from "./support/project";
-import { type CmdResult, REPO, ROLES, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support/site-project";
+import { runCommand } from "./support/commands";
+import { ROLES } from "./support/model";
+import { freeStablePort, REPO, waitFor } from "./support/project";
+import { type CmdResult, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support/site-project";
 import { TEST_SITE_NAME } from "./support/test-site";
 
 const { info, skipReason } = useTestHost();
@@ -25,16 +26,12 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
   const project = new SiteProject(host);
 
   /** `npm run status -- testhost <deployment>` in the repository, with the site's environment. */
-  const status = (deployment: string, extra: Record<string, string> = {}): CmdResult => {
-    const t0 = Date.now();
-    const r = spawnSync("npm", ["run", "--silent", "status", "--", TEST_SITE_NAME, deployment], {
+  const status = (deployment: string, extra: Record<string, string> = {}): CmdResult =>
+    runCommand("npm", ["run", "--silent", "status", "--", TEST_SITE_NAME, deployment], {
       cwd: REPO,
       env: project.env(extra),
-      encoding: "utf8",
-      timeout: 120_000,
+      timeoutMs: 120_000,
     });
-    return { code: r.status ?? -1, output: `${r.stdout ?? ""}${r.stderr ?? ""}`, ms: Date.now() - t0 };
-  };
 
   beforeAll(async () => {
     for (const role of ROLES) resetUserHome(host, role);
@@ -72,12 +69,11 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
     }
   });
 
-  test("supervisord of one instance shut down: says so, names the ensure script, exit 1; the other instance still shown", () => {
+  test("supervisord of one instance shut down: says so, names the ensure script, exit 1; the other instance still shown", async () => {
     const dir = siteInstanceDir("jtm", "dev");
     const down = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown`);
     expect(down.code, down.stderr + down.stdout).toBe(0);
-    const deadline = Date.now() + 15_000;
-    while (siteSupervisordPid("jtm", "dev") !== undefined && Date.now() < deadline) spawnSync("sleep", ["0.2"]);
+    await waitFor("jtm supervisord gone", () => siteSupervisordPid("jtm", "dev") === undefined, 15_000);
     expect(siteSupervisordPid("jtm", "dev")).toBeUndefined();
 
     const r = status("dev");

@@ -4,9 +4,9 @@
  */
 import * as fs from "node:fs";
 import { expect } from "vitest";
-import { resetUserHome, type TestHostInfo } from "../../host/test-host";
+import { resetUserHome, type TestHostInfo, type TestUserRole } from "../../host/test-host";
 import { baseline, GROUP, type ModelVariant, ROLES } from "./model";
-import { E2eProject, type Snapshot, snapshot } from "./project";
+import { E2eProject, processesMatching, type Snapshot, snapshot } from "./project";
 
 /** Environment of a live process (read as root). */
 export function environ(pid: number): Record<string, string> {
@@ -38,6 +38,11 @@ export function expectBaselineUp(s: Snapshot): void {
     [`jtm ${GROUP}:deploy-worker`]: "EXITED/0",
   });
   for (const role of ROLES) expect(s.supervisord[role], `supervisord of ${role}`).toBeGreaterThan(1);
+}
+
+/** Each loop of the instance runs exactly once (by its command line). */
+export function expectEachOnce(host: TestHostInfo, role: TestUserRole, markers: string[]): void {
+  for (const m of markers) expect(processesMatching(host, role, m).length, `processes matching '${m}'`).toBe(1);
 }
 
 export class Fixture {

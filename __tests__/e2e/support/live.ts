@@ -9,15 +9,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../host/test-host";
 import { type InstanceTweaks, instanceDir, type ModelVariant } from "./model";
-import type { E2eProject } from "./project";
+import { type E2eProject, waitUntil } from "./project";
 
-export interface Line {
+interface Line {
   /** When the line arrived (epoch milliseconds): comparable between two runs. */
   t: number;
   text: string;
 }
 
-export interface LiveResult {
+interface LiveResult {
   code: number;
   output: string;
   ms: number;
@@ -74,17 +74,6 @@ export class LiveApply {
   async waitForLine(re: RegExp, timeoutMs = 60_000): Promise<number> {
     return waitUntil(`a line matching ${re}`, () => this.at(re), timeoutMs);
   }
-}
-
-/** Polls `check` until it returns a value (not undefined/false), or throws. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** The baseline (or `v`) with instance options of `role` set, including ones InstanceTweaks omits. */

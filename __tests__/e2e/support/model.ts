@@ -23,7 +23,7 @@ export type InstanceTweaks = Partial<
 >;
 
 /** Plain, mutable data: tests derive variants by changing a copy of the baseline. */
-export interface InstanceVariant {
+interface InstanceVariant {
   options?: InstanceTweaks;
   /** Program name -> options (the instance is filled in by the app). */
   services: Record<string, JawsServiceOptions>;
@@ -49,7 +49,7 @@ export const shellLoop = (marker: string): string[] => [
 ];
 
 /** A Python loop that writes a line a second and the value of $GREETING. */
-export const pythonLoop = (): string[] => [
+const pythonLoop = (): string[] => [
   "/usr/bin/python3",
   "-u",
   "-c",

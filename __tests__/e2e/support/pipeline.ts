@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { BIN, REPO } from "./site-project";
+import { BIN, REPO } from "./project";
 
 /** Top-level keys that are not jobs (GitLab's global keywords). */
 const GLOBAL_KEYWORDS = new Set([
@@ -23,7 +23,7 @@ const GLOBAL_KEYWORDS = new Set([
   "after_script",
 ]);
 
-export type Job = Record<string, unknown> & {
+type Job = Record<string, unknown> & {
   script?: string[];
   before_script?: string[];
   parallel?: { matrix?: Record<string, string | string[]>[] };
@@ -41,7 +41,7 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-export interface Pipeline {
+interface Pipeline {
   raw: Record<string, unknown>;
   /** Visible jobs, `extends` resolved. */
   jobs: Record<string, Job>;
@@ -87,7 +87,7 @@ export function matrixEntries(job: Job): Record<string, string>[] {
 export const jobLines = (job: Job): string[] => [...(job.before_script ?? []), ...(job.script ?? [])];
 
 /** Splits a shell line into simple commands (at ||, &&, ;, |), each a list of words without quotes. */
-export function simpleCommands(line: string): string[][] {
+function simpleCommands(line: string): string[][] {
   return line
     .split(/\|\||&&|;|\|/)
     .map((part) => (part.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => w.replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1")))

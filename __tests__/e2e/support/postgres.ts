@@ -14,7 +14,7 @@ import { freeStablePort } from "./project";
 const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql"] as const;
 
 /** Directory holding initdb, pg_ctl, postgres and psql: Debian's versioned dir first, then PATH. */
-export function findPgBinDir(): string | undefined {
+function findPgBinDir(): string | undefined {
   const candidates: string[] = [];
   try {
     const versions = fs

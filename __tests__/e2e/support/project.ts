@@ -11,8 +11,8 @@ import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "
 import { automationEnv, type CmdResult, runCommand, runCommandAsync, writeCdktfProject } from "./commands";
 import { instanceDir, type ModelVariant, ROLES, stackName, synthInProcess } from "./model";
 
-const REPO = path.resolve(__dirname, "..", "..", "..");
-const BIN = path.join(REPO, "node_modules", ".bin");
+export const REPO = path.resolve(__dirname, "..", "..", "..");
+export const BIN = path.join(REPO, "node_modules", ".bin");
 
 export type { CmdResult };
 
@@ -116,7 +116,7 @@ export function jawsctlPids(role: TestUserRole, dir: string): Record<string, num
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 
-export interface ProcessState {
+interface ProcessState {
   state: string;
   pid: number;
   exitstatus: number;
@@ -142,7 +142,7 @@ export function processStates(info: TestHostInfo, role: TestUserRole): Record<st
 }
 
 /** PID of the instance's supervisord according to its pidfile, if that process is alive. */
-export function supervisordPid(info: TestHostInfo, role: TestUserRole): number | undefined {
+function supervisordPid(info: TestHostInfo, role: TestUserRole): number | undefined {
   const file = `${instanceDir(info, role)}/run/supervisord.pid`;
   let pid: number;
   try {
@@ -162,14 +162,20 @@ export function processOwner(pid: number): number | undefined {
   }
 }
 
-/** Waits until `check` returns true (polling), or throws with `what`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+/** Polls `check` every `everyMs` until it returns a value (not undefined/false), or throws with `what`. */
+export async function waitUntil<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 200));
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+/** Waits until `check` returns true (polling every 200 ms), or throws with `what`. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(what, check, timeoutMs, 200);
 }
 
 /** Every process of both instances, keyed "<role> <group>:<process>", plus each supervisord's PID. */

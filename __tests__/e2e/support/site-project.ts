@@ -14,13 +14,11 @@ import type { SupervisorInstanceOptions } from "../../../constructs";
 import { hostKeyVariable } from "../../../sites/site";
 import type { TestHostInfo, TestUserRole } from "../../host/test-host";
 import { automationEnv, type CmdResult, runCommand, runCommandAsync, writeCdktfProject } from "./commands";
-import { jawsctlPids } from "./project";
+import { ROLES } from "./model";
+import { BIN, jawsctlPids, REPO } from "./project";
 import { TEST_SITE_NAME, TEST_SITE_USERS } from "./test-site";
 
-export const REPO = path.resolve(__dirname, "..", "..", "..");
-export const BIN = path.join(REPO, "node_modules", ".bin");
-export const TEST_SITE_MODULE = path.join(__dirname, "test-site.ts");
-export const ROLES = ["jaws", "jtm"] as const satisfies readonly TestUserRole[];
+const TEST_SITE_MODULE = path.join(__dirname, "test-site.ts");
 
 /** Stack of an instance of the test site: `jaws-testhost`, `jtm-testhost`. */
 export const siteStack = (role: TestUserRole) => `${role}-${TEST_SITE_NAME}`;
