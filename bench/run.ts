@@ -2,14 +2,15 @@
  * `npm run bench`: every figure of issue 6 next to its baseline, measured in the same run, and
  * their ratio. Prints a table and writes the same to bench/results/latest.json.
  *
- *   npm run bench                          everything (about 15 minutes on 2 cores)
- *   npm run bench -- --quick               fewer repetitions, smaller plan
+ *   npm run bench                          everything (about 7 minutes on 2 cores)
+ *   npm run bench -- --quick               fewer repetitions, smaller plan (about 3 minutes)
  *   npm run bench -- --only=synth,fleet    parts: synth, fleet, deploy, plan
- *   npm run bench -- --repeats=5           repetitions of each synth / one-service change
+ *   npm run bench -- --repeats=5           repetitions of each synth
+ *   npm run bench -- --deploy-repeats=5    repetitions of each deploy scenario
  *
  * Parts:
  *   synth   `npx cdktf synth` of the project (main.ts) vs an empty cdktf app (one stack, one
- *           null_resource), and the same two apps run directly (`npx tsx main.ts`).
+ *           null_resource), and the same two apps run directly (cdktf.json's app command).
  *   fleet   generated fleets (10/100/1000 services over 2/10/50 instances) run directly:
  *           wall time, in-process time, peak RSS, growth 100 -> 1000; JSON bytes per service.
  *   deploy  the local test host (needs root): cold, no-op, one service changed, ours via
@@ -26,7 +27,6 @@ import { killLiveChildren, median, onInterrupt, runCleanups } from "./lib/proc";
 import {
   type EmptyRun,
   emptyRun,
-  FAST_APP_COMMAND,
   type FleetRun,
   fleetRun,
   type Launcher,
@@ -207,34 +207,6 @@ async function partSynth(): Promise<void> {
       baseline: median(direct.ms.empty),
       baselineIs: "empty cdktf app, same way",
       samples: direct.ms.app,
-    });
-    add({
-      part: "synth",
-      figure: `npx cdktf synth, main.ts, app = \`${FAST_APP_COMMAND}\``,
-      ours: median(cdktf.ms["app-node"]),
-      unit: "s",
-      baseline: median(cdktf.ms["empty-node"]),
-      baselineIs: "empty cdktf app, same way",
-      goal: "<= 1.1x",
-      met: median(cdktf.ms["app-node"]) / median(cdktf.ms["empty-node"]) <= 1.1,
-      samples: cdktf.ms["app-node"],
-    });
-    add({
-      part: "synth",
-      figure: `npx cdktf synth, main.ts, app = \`${FAST_APP_COMMAND}\`, vs today's`,
-      ours: median(cdktf.ms["app-node"]),
-      unit: "s",
-      baseline: c,
-      baselineIs: `app = \`${cdktf.app.app}\``,
-    });
-    add({
-      part: "synth",
-      figure: `app alone: \`${FAST_APP_COMMAND}\``,
-      ours: median(direct.ms["app-node"]),
-      unit: "s",
-      baseline: median(direct.ms.app),
-      baselineIs: `\`${direct.app.app}\``,
-      samples: direct.ms["app-node"],
     });
     add({
       part: "synth",

@@ -10,10 +10,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { automationEnv, writeCdktfProject } from "../../__tests__/e2e/support/commands";
+import { DEPLOYMENT, GROUP, instanceDir, ROLES } from "../../__tests__/e2e/support/model";
 import {
   countSshSessions,
   findExecutable,
   resetUserHome,
+  SYSTEM_PYTHON,
   sshLogOffset,
   sshOptions,
   startTestHost,
@@ -27,11 +29,7 @@ import type { BenchModel } from "../apps/deploy-app";
 import { onInterrupt, type RunResult, run, runOk, type StampedLine } from "./proc";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const ROLES = ["jaws", "jtm"] as const satisfies readonly TestUserRole[];
-const DEPLOYMENT = "dev";
-const GROUP = `jaws-${DEPLOYMENT}`;
 const STACK: Record<TestUserRole, string> = { jaws: "jaws-bench", jtm: "jtm-bench" };
-const SYSTEM_PYTHON = "/usr/bin/python3";
 const RUNUSER = findExecutable("runuser") ?? "/usr/sbin/runuser";
 const PROCINFO = fs.readFileSync(path.join(__dirname, "procinfo.py"), "utf8");
 
@@ -63,10 +61,6 @@ function programs(role: TestUserRole, p: Programs): Record<string, Program> {
 /** startsecs 1 for the loops in both setups (JAWS used 3; the same value on both sides is what matters). */
 function serviceOptions(p: Program): JawsServiceOptions {
   return p.oneShot ? { command: p.argv, oneShot: true } : { command: p.argv, startsecs: 1 };
-}
-
-export function instanceDir(info: TestHostInfo, role: TestUserRole): string {
-  return `${info.users[role].home}/jaws-supervisor/${role}-${DEPLOYMENT}`;
 }
 
 function benchModel(info: TestHostInfo, p: Programs): BenchModel {

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { automationEnv } from "../../__tests__/e2e/support/commands";
-import { median, type RunResult, run, runOk } from "./proc";
+import { type RunResult, run, runOk } from "./proc";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
@@ -13,13 +13,9 @@ const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
 /** Top-level entries of the repo that are not part of the app (everything else is copied). */
 const NOT_APP = new Set(["node_modules", ".git", "cdktf.out", "state", "bench", "__tests__", ".scratch", "coverage", ".gitlab-ci-local"]);
 
-/** The app command suggested in the report: no npx lookup, no second node process (tsx's CLI). */
-export const FAST_APP_COMMAND = "node --import tsx main.ts";
-
 export interface SynthProjects {
   readonly root: string;
-  /** name -> project dir: `app` (a copy of the project), `empty` (bench/apps/empty.ts as main.ts), and
-   * both again as `app-node` / `empty-node` with FAST_APP_COMMAND as cdktf.json's app. */
+  /** name -> project dir: `app` (a copy of the project), `empty` (bench/apps/empty.ts as main.ts). */
   readonly dirs: Readonly<Record<string, string>>;
   readonly env: NodeJS.ProcessEnv;
 }
@@ -28,30 +24,19 @@ export function makeSynthProjects(): SynthProjects {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-synth-"));
   const rc = path.join(root, "terraform.rc");
   fs.writeFileSync(rc, "");
-  const dirs: Record<string, string> = {};
-  for (const variant of ["", "-node"]) {
-    const app = path.join(root, `app${variant}`);
-    const empty = path.join(root, `empty${variant}`);
-    fs.mkdirSync(app);
-    fs.mkdirSync(empty);
-    for (const e of fs.readdirSync(REPO)) {
-      if (NOT_APP.has(e)) continue;
-      fs.cpSync(path.join(REPO, e), path.join(app, e), { recursive: true });
-    }
-    // The empty project: the project's own cdktf.json, package.json and tsconfig.json, nothing else.
-    for (const f of ["cdktf.json", "package.json", "tsconfig.json"]) fs.copyFileSync(path.join(REPO, f), path.join(empty, f));
-    fs.copyFileSync(path.join(REPO, "bench", "apps", "empty.ts"), path.join(empty, "main.ts"));
-    for (const d of [app, empty]) {
-      fs.symlinkSync(path.join(REPO, "node_modules"), path.join(d, "node_modules"));
-      if (variant) {
-        const f = path.join(d, "cdktf.json");
-        const conf = JSON.parse(fs.readFileSync(f, "utf8")) as { app: string };
-        fs.writeFileSync(f, `${JSON.stringify({ ...conf, app: FAST_APP_COMMAND }, null, 2)}\n`);
-      }
-    }
-    dirs[`app${variant}`] = app;
-    dirs[`empty${variant}`] = empty;
+  const app = path.join(root, "app");
+  const empty = path.join(root, "empty");
+  fs.mkdirSync(app);
+  fs.mkdirSync(empty);
+  for (const e of fs.readdirSync(REPO)) {
+    if (NOT_APP.has(e)) continue;
+    fs.cpSync(path.join(REPO, e), path.join(app, e), { recursive: true });
   }
+  // The empty project: the project's own cdktf.json, package.json and tsconfig.json, nothing else.
+  for (const f of ["cdktf.json", "package.json", "tsconfig.json"]) fs.copyFileSync(path.join(REPO, f), path.join(empty, f));
+  fs.copyFileSync(path.join(REPO, "bench", "apps", "empty.ts"), path.join(empty, "main.ts"));
+  for (const d of [app, empty]) fs.symlinkSync(path.join(REPO, "node_modules"), path.join(d, "node_modules"));
+  const dirs: Record<string, string> = { app, empty };
   return { root, dirs, env: automationEnv(rc) };
 }
 
@@ -84,7 +69,7 @@ export interface SynthTimes {
 
 /**
  * `npx cdktf synth` of each project, or (`direct`) the app command of its cdktf.json run by a shell
- * the way cdktf-cli runs it, without cdktf-cli. Round-robin (app, empty, app-node, ...) after one
+ * the way cdktf-cli runs it, without cdktf-cli. Round-robin (app, empty, app, ...) after one
  * untimed warm-up each (tsx's compile cache, the page cache), so drift on a shared machine hits all
  * of them alike.
  */
@@ -290,5 +275,3 @@ export async function planAll(outdir: string, env: NodeJS.ProcessEnv, label: str
   }
   return { label, stacks: stacks.length, initMs, planMs: perStackMs.reduce((a, b) => a + b, 0), perStackMs, ok: true };
 }
-
-export { median };
