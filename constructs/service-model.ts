@@ -1,5 +1,5 @@
 import { shlexSplit } from "./escape";
-import type { AutoRestart, ByteSize, SignalName } from "./values";
+import { type AutoRestart, type ByteSize, CONTROL_CHARS, type SignalName } from "./values";
 
 /** One `[program:x]` of an instance. Plain data; see JawsService for the construct. */
 export interface JawsServiceOptions {
@@ -135,12 +135,7 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
     path,
     name,
     // A command line is one line: a control character in it has no meaning supervisord could keep.
-    argv:
-      typeof o.command === "string"
-        ? /[\u0000-\u0008\u000a-\u001f\u007f]/.test(o.command)
-          ? undefined
-          : shlexSplit(o.command)
-        : [...o.command],
+    argv: typeof o.command === "string" ? (CONTROL_CHARS.test(o.command) ? undefined : shlexSplit(o.command)) : [...o.command],
     oneShot,
     processName: o.processName ?? (numprocs > 1 ? "%(program_name)s_%(process_num)02d" : "%(program_name)s"),
     numprocs,

@@ -1,7 +1,7 @@
 import { hasSupervisorExpansion } from "./escape";
 import type { InstanceModel } from "./instance-model";
 import type { ServiceModel } from "./service-model";
-import { LOG_LEVELS, normaliseSignal, parseByteSize } from "./values";
+import { CONTROL_CHARS, LOG_LEVELS, normaliseSignal, parseByteSize } from "./values";
 
 /** One thing wrong with the model: where (construct path), which field, and why. */
 export interface Problem {
@@ -28,7 +28,6 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const PATH = /^\/[A-Za-z0-9_@+=:,./-]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OCTAL_UMASK = /^0?[0-7]{3}$/;
-const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 const TEMP_DIRS = ["/tmp", "/var/tmp", "/dev/shm"];
 const UNIX_SOCKET_MAX = 107;
 const HOST_KEY =

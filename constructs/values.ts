@@ -56,3 +56,6 @@ export function renderAutoRestart(value: AutoRestart): string {
 export function renderByteSize(value: ByteSize): string {
   return String(value);
 }
+
+/** Control characters but tab: no config line or shell word can carry them. */
+export const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
