@@ -5,16 +5,14 @@
  * Runs in vitest's main process, where importing "vitest" itself throws: test files read the
  * host with `useTestHost()` from ./use-test-host instead.
  *
- * Hands the host to workers twice: `project.provide()` (the vitest 3 API) and environment
- * variables (inherited by workers, also handy for child processes such as `cdktf`).
+ * Hands the host to test files with `project.provide()` (the vitest 3 API), and names its
+ * test-host.json in JAWS_TEST_HOST for child processes (the e2e test site, read by `cdktf`'s app).
  */
 import type { TestProject } from "vitest/node";
 import { checkPrerequisites, startTestHost, stopTestHost, type TestHostInfo } from "./test-host";
 
 /** Path of the test-host.json of the running host. */
-export const ENV_TEST_HOST = "JAWS_TEST_HOST";
-/** Why the e2e tier is skipped (only set outside CI). */
-export const ENV_TEST_HOST_SKIP = "JAWS_TEST_HOST_SKIP";
+const ENV_TEST_HOST = "JAWS_TEST_HOST";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -29,7 +27,6 @@ export default async function setup(project: TestProject): Promise<(() => void) 
     const reason = `test host prerequisites missing: ${missing.join("; ")}`;
     // In CI a silently skipped e2e tier would look green: fail instead.
     if (process.env.CI === "true") throw new Error(reason);
-    process.env[ENV_TEST_HOST_SKIP] = reason;
     delete process.env[ENV_TEST_HOST];
     project.provide("jawsTestHost", null);
     project.provide("jawsTestHostSkip", reason);
@@ -37,7 +34,6 @@ export default async function setup(project: TestProject): Promise<(() => void) 
   }
   const info = await startTestHost();
   process.env[ENV_TEST_HOST] = `${info.dir}/test-host.json`;
-  delete process.env[ENV_TEST_HOST_SKIP];
   project.provide("jawsTestHost", info);
   project.provide("jawsTestHostSkip", null);
   return () => {

@@ -157,7 +157,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Zombies count as dead: our init may never reap them. */
-function pidRunning(pid: number): boolean {
+export function pidRunning(pid: number): boolean {
   if (!pidAlive(pid)) return false;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -481,7 +481,8 @@ function canConnect(port: number, timeoutMs = 1_000): Promise<boolean> {
   });
 }
 
-function keygen(file: string, comment: string): void {
+/** A new ed25519 key pair without passphrase: `file` and `file.pub`. */
+export function keygen(file: string, comment: string): void {
   runOrThrow(tool("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
 }
 
@@ -863,9 +864,4 @@ export function countSshSessions(info: TestHostInfo, sinceByteOffset = 0): Sessi
 /** Current end of the sshd log: take it before an action, pass to countSshSessions after. */
 export function sshLogOffset(info: TestHostInfo): number {
   return countSshSessions(info, 0).offset;
-}
-
-/** Read a TestHostInfo written by startTestHost. */
-export function readTestHostInfo(file: string): TestHostInfo {
-  return JSON.parse(fs.readFileSync(file, "utf8")) as TestHostInfo;
 }

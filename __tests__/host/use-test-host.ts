@@ -8,8 +8,7 @@
  * globalSetup (main-process) context.
  */
 import { inject } from "vitest";
-import { ENV_TEST_HOST, ENV_TEST_HOST_SKIP } from "./global-setup";
-import { readTestHostInfo, type TestHostInfo } from "./test-host";
+import type { TestHostInfo } from "./test-host";
 
 export interface UseTestHost {
   info?: TestHostInfo;
@@ -21,11 +20,7 @@ export function useTestHost(): UseTestHost {
   if (info) return { info };
   const skip = inject("jawsTestHostSkip") ?? undefined;
   if (skip) return logSkip(skip);
-  // Not provided to this project (e.g. globalSetup wired in another project): use the env.
-  const file = process.env[ENV_TEST_HOST];
-  if (file) return { info: readTestHostInfo(file) };
-  const envSkip = process.env[ENV_TEST_HOST_SKIP];
-  if (envSkip) return logSkip(envSkip);
+  // Neither provided: this file runs in a project without the global setup.
   const reason = "test host not started: add globalSetup '__tests__/host/global-setup.ts' to this vitest project";
   if (process.env.CI === "true") throw new Error(reason);
   return logSkip(reason);

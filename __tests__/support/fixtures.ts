@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { type App, type TerraformStack, Testing } from "cdktf";
 import {
   type InstanceModel,
   type JawsServiceOptions,
@@ -8,7 +10,10 @@ import {
   resolveService,
   type SupervisorInstanceOptions,
 } from "../../constructs";
-import { type ParsedConfig, parseSupervisordConfig } from "./supervisord-parser";
+import { type ParsedConfig, parseSupervisordConfig, SUPERVISOR_PYTHON } from "./supervisord-parser";
+
+/** A synthesized stack (cdk.tf.json, parsed). */
+export type Json = Record<string, any>;
 
 export const TEMPLATES = resolve(__dirname, "..", "..", "templates");
 
@@ -71,4 +76,31 @@ export function deployBundle(resource: { provisioner?: Record<string, { inline?:
   const m = inline.length === 1 ? /^\$\{base64decode\("([A-Za-z0-9+/]*={0,2})"\)\}$/.exec(inline[0]) : null;
   if (!m) throw new Error(`expected the bundle as one base64decode("..."), got ${JSON.stringify(inline).slice(0, 200)}`);
   return Buffer.from(m[1], "base64").toString("utf8");
+}
+
+/**
+ * Python's own `shlex.split`, which supervisord applies to `command=` after % expansion (run by
+ * SUPERVISOR_PYTHON, the interpreter of the parser). Not constructs' shlexSplit: the reference it is checked against.
+ */
+export function pythonShlexSplit(line: string): string[] {
+  const r = spawnSync(SUPERVISOR_PYTHON, ["-c", "import json,shlex,sys; print(json.dumps(shlex.split(sys.stdin.read())))"], {
+    input: line,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`${SUPERVISOR_PYTHON} shlex.split failed (exit ${r.status}): ${r.error?.message ?? r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Every stack `add` puts into a fresh test app, synthesized (with validations), by stack id in creation order. */
+export function synthStacks(add: (app: App) => void): Record<string, Json> {
+  const app = Testing.app();
+  add(app);
+  return Object.fromEntries(app.node.children.map((s) => [s.node.id, JSON.parse(Testing.synth(s as TerraformStack, true))]));
+}
+
+/** The deploy (or, with `which`, the instance) resource of a synthesized stack; throws if it has none. */
+export function resourceOf(stack: Json, type = "null_resource", which = "deploy"): Json {
+  const found = Object.entries((stack.resource?.[type] ?? {}) as Json).find(([k]) => k.startsWith(`supervisor_${which}_`));
+  if (!found) throw new Error(`no ${type}.supervisor_${which}_* in ${JSON.stringify(Object.keys(stack.resource ?? {}))}`);
+  return found[1];
 }

@@ -1,17 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   type ParsedConfig,
   type ParseOutcome,
   parseSupervisordConfig,
   parseSupervisordConfigs,
+  requireSupervisordParser,
   SupervisordConfigError,
-  supervisordParserAvailable,
 } from "./supervisord-parser";
-
-const unavailable = supervisordParserAvailable();
 
 // Every path the parser checks lives under %(here)s, i.e. the temp dir the config is written to.
 const HEADER = `[supervisord]
@@ -46,14 +44,9 @@ const program = (text: string) => {
 };
 const rejects = (text: string, message: RegExp) => expect(() => parse(text)).toThrow(message);
 
-describe("supervisord parser availability", () => {
-  it("has the real parser (set JAWS_ALLOW_NO_SUPERVISORD=1 to skip the suite instead)", () => {
-    if (process.env.JAWS_ALLOW_NO_SUPERVISORD === "1") return;
-    expect(unavailable).toBeUndefined();
-  });
-});
+describe("real supervisord 4.2.5 parser", () => {
+  beforeAll(requireSupervisordParser);
 
-describe.skipIf(unavailable !== undefined)("real supervisord 4.2.5 parser", () => {
   it("parses a minimal valid config into programs, groups, servers and ctl", () => {
     const cfg = parse(`${HEADER}\n${SERVER}\n[program:web]\ncommand=/bin/sleep 100\nautorestart=true\nstopsignal=INT\n`);
     expect(cfg.version).toBe("4.2.5");
@@ -419,11 +412,7 @@ describe.skipIf(unavailable !== undefined)("real supervisord 4.2.5 parser", () =
 
   describe("batch parsing", () => {
     it("returns one outcome per input, in order, in one python process", () => {
-      const outs = parseSupervisordConfigs([
-        withProgram("command=a"),
-        "[program:x]\ncommand=y\n",
-        { text: withProgram("command=%(here)s/b") },
-      ]);
+      const outs = parseSupervisordConfigs([withProgram("command=a"), "[program:x]\ncommand=y\n", withProgram("command=%(here)s/b")]);
       expect(outs.map((o) => o.ok)).toEqual([true, false, true]);
       expect((outs[2] as ParsedConfig).programs[0].command).toMatch(/\/2\/b$/);
     });

@@ -11,8 +11,8 @@
  * - directories that must exist: [supervisord] directory/childlogdir, parent dir of
  *   [supervisord] logfile/pidfile and of [program:x] stdout_logfile/stderr_logfile
  *   (write them as `%(here)s/...`: `here` is the temp dir the config is written to);
- * - relative logfile/pidfile paths resolve against the parser's cwd (default: the config's
- *   directory) and the default childlogdir is the temp dir;
+ * - relative logfile/pidfile paths resolve against the parser's cwd (the config's directory; for
+ *   parseSupervisordConfigs the batch's temp dir) and the default childlogdir is the temp dir;
  * - `user=`/`chown=` must name existing users/groups; `%(ENV_X)s` reads `opts.env`
  *   (default: process.env); `%(host_node_name)s` is this host's name.
  */
@@ -23,7 +23,7 @@ import { dirname, join, resolve } from "node:path";
 
 /** Interpreter that has Debian's supervisor package (override: JAWS_SUPERVISOR_PYTHON). */
 export const SUPERVISOR_PYTHON = process.env.JAWS_SUPERVISOR_PYTHON ?? "/usr/bin/python3";
-export const PARSER_SCRIPT = resolve(__dirname, "parse_supervisord_config.py");
+const PARSER_SCRIPT = resolve(__dirname, "parse_supervisord_config.py");
 
 /** Octal text, 4 digits: "0022", "0700". */
 export type OctalString = string;
@@ -168,23 +168,16 @@ export interface ParseOptions {
    * `[include]` globs resolve next to it). The file is left in place.
    */
   file?: string;
-  /** cwd of the parser (relative logfile/pidfile); default: the config file's directory */
-  cwd?: string;
   /** environment the parser sees, i.e. supervisord's environment for `%(ENV_X)s`; default process.env */
   env?: NodeJS.ProcessEnv;
   /** default 30 s (+1 s per config for parseSupervisordConfigs) */
   timeoutMs?: number;
 }
 
-export type BatchInput = string | { text: string; file?: string };
-
 /** Thrown by parseSupervisordConfig when supervisor rejects the config. */
 export class SupervisordConfigError extends Error {
-  constructor(
-    readonly parserMessage: string,
-    readonly file: string,
-  ) {
-    super(parserMessage);
+  constructor(message: string) {
+    super(message);
     this.name = "SupervisordConfigError";
   }
 }
@@ -214,8 +207,8 @@ export function parseSupervisordConfig(text: string, opts: ParseOptions = {}): P
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, text);
-    const out = runParser([file], opts.cwd ?? dirname(file), opts, opts.timeoutMs ?? 30_000) as ParseOutcome;
-    if (!out.ok) throw new SupervisordConfigError(out.error, file);
+    const out = runParser([file], dirname(file), opts, opts.timeoutMs ?? 30_000) as ParseOutcome;
+    if (!out.ok) throw new SupervisordConfigError(out.error);
     return out;
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -223,22 +216,21 @@ export function parseSupervisordConfig(text: string, opts: ParseOptions = {}): P
 }
 
 /**
- * Parse many configs in ONE python process. Each text gets its own directory (`%(here)s`)
- * unless a `file` is given. Returns one outcome per input, in order; never throws for a
- * rejected config (only when the parser cannot run).
+ * Parse many configs in ONE python process. Each text gets its own directory (`%(here)s`).
+ * Returns one outcome per input, in order; never throws for a rejected config (only when the
+ * parser cannot run).
  */
-export function parseSupervisordConfigs(inputs: BatchInput[], opts: Omit<ParseOptions, "file"> = {}): ParseOutcome[] {
-  if (inputs.length === 0) return [];
+export function parseSupervisordConfigs(texts: string[], opts: Omit<ParseOptions, "file"> = {}): ParseOutcome[] {
+  if (texts.length === 0) return [];
   const tmp = mkdtempSync(join(tmpdir(), "supervisord-parse-"));
   try {
-    const files = inputs.map((input, i) => {
-      const { text, file } = typeof input === "string" ? { text: input, file: undefined } : input;
-      const path = file ? resolve(file) : join(tmp, String(i), "supervisord.conf");
+    const files = texts.map((text, i) => {
+      const path = join(tmp, String(i), "supervisord.conf");
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
       return path;
     });
-    const out = runParser(["--many", ...files], opts.cwd ?? tmp, opts, opts.timeoutMs ?? 30_000 + 1_000 * files.length);
+    const out = runParser(["--many", ...files], tmp, opts, opts.timeoutMs ?? 30_000 + 1_000 * files.length);
     if (!Array.isArray(out) || out.length !== files.length) {
       throw new Error(`supervisord parser returned ${JSON.stringify(out).slice(0, 500)}`);
     }
@@ -250,8 +242,8 @@ export function parseSupervisordConfigs(inputs: BatchInput[], opts: Omit<ParseOp
 
 let availability: { reason: string | undefined } | undefined;
 
-/** undefined when the real parser can run, else why not (use with describe.skipIf). */
-export function supervisordParserAvailable(): string | undefined {
+/** undefined when the real parser can run, else why not. */
+function parserMissingReason(): string | undefined {
   if (!availability) {
     let reason: string | undefined;
     try {
@@ -266,4 +258,19 @@ export function supervisordParserAvailable(): string | undefined {
     availability = { reason };
   }
   return availability.reason;
+}
+
+/**
+ * Call first (in a `beforeAll`) in every suite that loads configs with the real parser: throws,
+ * naming what to install, when it cannot run. Never a skip: the unit tier requires the parser
+ * (README, Tests), so a machine without it fails, under CI=true as anywhere else.
+ */
+export function requireSupervisordParser(): void {
+  const reason = parserMissingReason();
+  if (reason === undefined) return;
+  throw new Error(
+    `supervisord's real config parser cannot run: ${reason}\n` +
+      `Install Debian's supervisor package for ${SUPERVISOR_PYTHON} (apt-get install supervisor), ` +
+      "or set JAWS_SUPERVISOR_PYTHON to a python3 that can `import supervisor`.",
+  );
 }

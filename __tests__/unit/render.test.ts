@@ -1,17 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type InstanceModel, processNames, renderInstance, renderSupervisordConfig, renderWrapper } from "../../constructs";
-import { model, parseRendered, prepareInstanceDir, realBaseDirectory } from "../support/fixtures";
-import { supervisordParserAvailable } from "../support/supervisord-parser";
-
-const PY = "/usr/bin/python3";
-// Python's own shlex, which supervisord uses to split `command=` after % expansion.
-const shlexSplit = (s: string): string[] =>
-  JSON.parse(
-    spawnSync(PY, ["-c", "import json,shlex,sys; print(json.dumps(shlex.split(sys.stdin.read())))"], { input: s, encoding: "utf8" }).stdout,
-  );
+import {
+  heredocDelimiter,
+  type InstanceModel,
+  processNames,
+  renderInstance,
+  renderSupervisordConfig,
+  renderWrapper,
+} from "../../constructs";
+import { model, parseRendered, prepareInstanceDir, pythonShlexSplit, realBaseDirectory } from "../support/fixtures";
+import { requireSupervisordParser, SUPERVISOR_PYTHON } from "../support/supervisord-parser";
 
 const HOSTILE_ARGS = [
   "plain",
@@ -30,21 +30,20 @@ const HOSTILE_ARGS = [
   "",
 ];
 
-let base: { base: string; cleanup: () => void };
-beforeAll(() => {
-  const reason = supervisordParserAvailable();
-  if (reason && process.env.CI === "true") throw new Error(`supervisord parser missing: ${reason}`);
-  base = realBaseDirectory();
-});
-afterAll(() => base?.cleanup());
+describe("rendered configs, loaded by the real supervisord parser", () => {
+  let base: { base: string; cleanup: () => void } | undefined;
+  beforeAll(() => {
+    requireSupervisordParser();
+    base = realBaseDirectory();
+  });
+  afterAll(() => base?.cleanup());
 
-function realModel(options: Parameters<typeof model>[0], services: Parameters<typeof model>[1]): InstanceModel {
-  const m = model({ baseDirectory: base.base, ...options }, services);
-  prepareInstanceDir(m);
-  return m;
-}
+  function realModel(options: Parameters<typeof model>[0], services: Parameters<typeof model>[1]): InstanceModel {
+    const m = model({ baseDirectory: base!.base, ...options }, services);
+    prepareInstanceDir(m);
+    return m;
+  }
 
-describe.skipIf(!!supervisordParserAvailable())("rendered configs, loaded by the real supervisord parser", () => {
   it("a full JAWS-like instance parses with the values meant", () => {
     const m = realModel(
       { environment: { TZ: "UTC", RATIO: "100%" }, loglevel: "debug", minfds: 4096 },
@@ -68,7 +67,7 @@ describe.skipIf(!!supervisordParserAvailable())("rendered configs, loaded by the
     for (const p of parsed.programs) expect(p.group).toBe("jaws-dev");
     expect(byProcess.daemon).toMatchObject({ command: `${m.dir}/bin/daemon.sh`, priority: 5, stopasgroup: true, killasgroup: true });
     expect(byProcess.daemon).toMatchObject({ startsecs: 3, startretries: 3, autorestart: "unexpected", stdout_logfile_backups: 2 });
-    expect(shlexSplit(byProcess.direct.command)).toEqual(["echo", "a ; b", "100%"]);
+    expect(pythonShlexSplit(byProcess.direct.command)).toEqual(["echo", "a ; b", "100%"]);
     // supervisord merges its own environment into each program's.
     expect(byProcess.direct.environment).toMatchObject({ A: "x y", B: "1%", C: "a,b" });
     expect(byProcess.direct).toMatchObject({ startsecs: 0, startretries: 0, autorestart: "false" });
@@ -90,7 +89,7 @@ describe.skipIf(!!supervisordParserAvailable())("rendered configs, loaded by the
     const m = realModel({}, { p: { command: ["prog", ...args], useWrapper: false } });
     const parsed = parseRendered(m, renderSupervisordConfig(m));
     expect(parsed.programs).toHaveLength(1);
-    expect(shlexSplit(parsed.programs[0].command)).toEqual(["prog", ...args]);
+    expect(pythonShlexSplit(parsed.programs[0].command)).toEqual(["prog", ...args]);
   });
 
   it("inet_http_server binds to 127.0.0.1 by default", () => {
@@ -125,7 +124,7 @@ describe("wrapper scripts, run by the real bash", () => {
     const names = ["WEIRD", "EMPTY", "UNICODE", "LANG", "LC_ALL", "PYTHONIOENCODING", "VIRTUAL_ENV"];
     const m = model(
       { baseDirectory: "/srv/jaws" },
-      { p: { command: [PY, ...argv, ...names, ...HOSTILE_ARGS], environment: env, venv: "/srv/venv x", locale: "C.UTF-8" } },
+      { p: { command: [SUPERVISOR_PYTHON, ...argv, ...names, ...HOSTILE_ARGS], environment: env, venv: "/srv/venv x", locale: "C.UTF-8" } },
     );
     const script = renderWrapper(m, m.services[0]);
     const dir = realBaseDirectory();
@@ -146,22 +145,85 @@ describe("wrapper scripts, run by the real bash", () => {
 });
 
 describe("the deploy bundle", () => {
-  it("writes every file byte for byte, even content that looks like its delimiter", () => {
-    const m = model({ baseDirectory: "/srv/jaws" }, { JAWS_DEPLOY_EOF: { command: ["echo", "JAWS_DEPLOY_EOF"] } });
-    const r = renderInstance(m);
+  const EOF = "JAWS_DEPLOY_EOF";
+
+  /**
+   * Runs only the file-writing part of `bundle` (rendered for `m`), with the instance directory
+   * moved to a scratch directory (written as INST); returns the run and the staged `paths`
+   * (undefined when not written), their content with INST for the scratch directory.
+   */
+  function stageFiles(m: InstanceModel, bundle: string, paths: string[]) {
     const dir = realBaseDirectory();
     try {
-      // Run only the file-writing part of the bundle, into a scratch directory.
-      const bundle = r.bundle.replaceAll(m.dir, join(dir.base, "inst")).replace(/^exec bash .*$/m, "exit 0");
-      const res = spawnSync("bash", ["-c", bundle], { encoding: "utf8" });
-      expect(res.status, res.stderr).toBe(0);
-      for (const f of r.files) {
-        const got = readFileSync(join(dir.base, "inst", ".deploy", "incoming", f.path), "utf8");
-        expect(got).toBe(f.content.replaceAll(m.dir, join(dir.base, "inst")));
-      }
+      const inst = join(dir.base, "inst");
+      const res = spawnSync("bash", ["-c", bundle.replaceAll(m.dir, inst).replace(/^exec bash .*$/m, "exit 0")], { encoding: "utf8" });
+      const staged = (path: string) => {
+        const file = join(inst, ".deploy", "incoming", path);
+        return existsSync(file) ? readFileSync(file, "utf8").replaceAll(inst, "INST") : undefined;
+      };
+      return { status: res.status, stderr: res.stderr, files: Object.fromEntries(paths.map((p) => [p, staged(p)])) };
     } finally {
       dir.cleanup();
     }
+  }
+
+  it("writes every file byte for byte, even content that looks like its delimiter", () => {
+    // A program named like the delimiter, and a preamble line that is the delimiter (indented in lib/jaws-lib.sh).
+    const m = model({ baseDirectory: "/srv/jaws", shellPreamble: [EOF] }, { [EOF]: { command: ["echo", EOF] } });
+    const r = renderInstance(m);
+    expect(r.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        "supervisord.conf",
+        `bin/${EOF}.sh`,
+        "lib/jaws-lib.sh",
+        "state/programs.json",
+        "bin/deploy",
+        "state/deploy-id",
+      ]),
+    );
+    expect(r.files.filter((f) => f.content.includes(EOF)).map((f) => f.path)).toEqual(
+      expect.arrayContaining(["supervisord.conf", `bin/${EOF}.sh`, "lib/jaws-lib.sh"]),
+    );
+    expect(r.files.find((f) => f.path === "lib/jaws-lib.sh")!.content.split("\n")).toContain(`  ${EOF}`);
+    for (const f of r.files) {
+      // The bundle puts the delimiter right after the content: a file must end its last line.
+      expect(f.content.endsWith("\n"), f.path).toBe(true);
+      // No line is the delimiter itself, so every file keeps the plain one.
+      expect(r.bundle).toContain(`cat >"$STAGE/${f.path}" <<'${EOF}'\n${f.content}${EOF}\n`);
+    }
+    const staged = stageFiles(
+      m,
+      r.bundle,
+      r.files.map((f) => f.path),
+    );
+    expect(staged.status, staged.stderr).toBe(0);
+    for (const f of r.files) expect(staged.files[f.path], f.path).toBe(f.content.replaceAll(m.dir, "INST"));
+  });
+
+  it("picks another delimiter for content with a line equal to it, and still writes that content exactly", () => {
+    expect(heredocDelimiter("a\nb\n")).toBe(EOF);
+    // Only a whole line collides.
+    expect(heredocDelimiter(`  ${EOF}\n${EOF} \nx${EOF}\n${EOF}_1\n`)).toBe(EOF);
+    expect(heredocDelimiter(`a\n${EOF}\n`)).toBe(`${EOF}_1`);
+    expect(heredocDelimiter(`${EOF}\n${EOF}_1\n${EOF}_3\n`)).toBe(`${EOF}_2`);
+
+    // No model makes such a line (validation keeps newlines out of every value), so put one
+    // into a rendered bundle: the deploy id's file, in the bundle's own heredoc form.
+    const m = model({ baseDirectory: "/srv/jaws" }, { p: { command: ["true"] } });
+    const r = renderInstance(m);
+    const id = r.files.find((f) => f.path === "state/deploy-id")!;
+    const block = (content: string, delimiter: string) => `<<'${delimiter}'\n${content}${delimiter}\n`;
+    expect(r.bundle.split(block(id.content, EOF))).toHaveLength(2);
+    const colliding = `first\n${EOF}\n${EOF}_1\nlast\n`;
+    const delimiter = heredocDelimiter(colliding);
+    expect(delimiter).toBe(`${EOF}_2`);
+    const ok = stageFiles(m, r.bundle.replace(block(id.content, EOF), block(colliding, delimiter)), ["state/deploy-id"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.files["state/deploy-id"]).toBe(colliding);
+    // With the plain delimiter the heredoc would end at the first such line and bash run the rest.
+    const cut = stageFiles(m, r.bundle.replace(block(id.content, EOF), block(colliding, EOF)), ["state/deploy-id"]);
+    expect(cut.status).not.toBe(0);
+    expect(cut.files["state/deploy-id"]).toBe("first\n");
   });
 
   it("every shell script it carries is valid bash", () => {

@@ -7,43 +7,48 @@ import { describe, expect, it } from "vitest";
 import { SITES, selectSites } from "../../sites";
 import { hostKeyVariable } from "../../sites/site";
 import { addSiteStacks } from "../../sites/stacks";
-import { deployBundle, SAMPLE_HOST_KEY } from "../support/fixtures";
+import { deployBundle, type Json, resourceOf, SAMPLE_HOST_KEY, synthStacks } from "../support/fixtures";
 
-type Json = Record<string, any>;
 const ROOT = resolve(__dirname, "..", "..");
 
 /** Host keys for the sites whose keys are not pinned in sites/known_hosts yet (CI variables do this). */
 const hostKeys = Object.fromEntries(Object.keys(SITES).map((s) => [hostKeyVariable(s), SAMPLE_HOST_KEY]));
 
-function synthStacks(env: NodeJS.ProcessEnv, deployment = "dev", stateBackend?: "local" | "gitlab" | "pg"): Record<string, Json> {
-  const app = Testing.app();
-  for (const site of selectSites("all")) addSiteStacks(app, site, { deployment, env, stateBackend });
-  return Object.fromEntries(app.node.children.map((s) => [s.node.id, JSON.parse(Testing.synth(s as never, true))]));
+/** The stacks of every site for one deployment and state backend. */
+function synthSites(env: NodeJS.ProcessEnv, deployment = "dev", stateBackend?: "local" | "gitlab" | "pg"): Record<string, Json> {
+  return synthStacks((app) => {
+    for (const site of selectSites("all")) addSiteStacks(app, site, { deployment, env, stateBackend });
+  });
 }
+
+let devStacks: Record<string, Json> | undefined;
+/** Every site's stacks for dev with the default backend: synthesized once for the whole file. */
+const allDev = (): Record<string, Json> => {
+  devStacks ??= synthSites(hostKeys);
+  return devStacks;
+};
 
 describe("the site catalogue", () => {
   it("has Cori, LRC, Tahoma and Cascade; one stack for LRC's single instance", () => {
-    const stacks = synthStacks(hostKeys);
+    const stacks = allDev();
     expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori", "jaws-lrc", "jaws-tahoma", "jtm-tahoma", "jaws-cascade", "jtm-cascade"]);
-    const lrc = Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0].triggers as Record<string, string>;
+    const lrc = resourceOf(stacks["jaws-lrc"]).triggers as Record<string, string>;
     for (const p of ["jaws-site-daemon", "jaws-deploy-client", "jaws-jtm", "jaws-cromwell", "jaws-deploy-worker"]) {
       expect(lrc[`file:supervisord.conf[program:${p}]`]).toMatch(new RegExp(`^\\[program:${p}\\]\n`));
     }
-    const users = (id: string) => Object.values(stacks[id].resource.null_resource as Json)[0].triggers.user;
+    const users = (id: string) => resourceOf(stacks[id]).triggers.user;
     expect([users("jaws-tahoma"), users("jtm-tahoma")]).toEqual(["svc-jtm-manager", "svc-jtm-user"]);
-    const lrcBundle = deployBundle(Object.values(stacks["jaws-lrc"].resource.null_resource as Json)[0]);
+    const lrcBundle = deployBundle(resourceOf(stacks["jaws-lrc"]));
     expect(lrcBundle).toContain("\n  source /etc/profile\n  module load python/3.8.8\n");
   });
 
   it("takes host keys from JAWS_HOST_KEY_<SITE> before sites/known_hosts", () => {
-    const stacks = synthStacks(hostKeys);
-    const key = (id: string) => Object.values(stacks[id].resource.null_resource as Json)[0].triggers.host_key;
+    const key = (id: string) => resourceOf(allDev()[id]).triggers.host_key;
     expect(key("jaws-lrc")).toBe(SAMPLE_HOST_KEY);
     expect(key("jaws-cori")).toBe(SAMPLE_HOST_KEY);
-    const pinned = Testing.app();
-    addSiteStacks(pinned, SITES.cori, { deployment: "dev", env: {} });
-    const cori = JSON.parse(Testing.synth(pinned.node.children[0] as never, true));
-    expect(Object.values(cori.resource.null_resource as Json)[0].triggers.host_key).toMatch(/^ssh-rsa AAAAB3NzaC1yc2E/);
+    const pinned = synthStacks((app) => addSiteStacks(app, SITES.cori, { deployment: "dev", env: {} }));
+    expect(Object.keys(pinned)).toEqual(["jaws-cori", "jtm-cori"]);
+    expect(resourceOf(pinned["jaws-cori"]).triggers.host_key).toMatch(/^ssh-rsa AAAAB3NzaC1yc2E/);
   });
 
   it("refuses a site without a pinned host key, saying how to get one", () => {
@@ -63,15 +68,15 @@ describe("state backends: one state per stack and deployment, no credential in t
   const secretEnv = { ...hostKeys, TF_HTTP_PASSWORD: "glpat-SECRET", PG_CONN_STR: "postgres://u:SECRETPW@db/x" };
 
   it("local: a relative path per deployment", () => {
-    const dev = synthStacks(hostKeys, "dev");
-    const prod = synthStacks(hostKeys, "prod");
+    const dev = allDev();
+    const prod = synthSites(hostKeys, "prod");
     expect(dev["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jtm-tahoma.tfstate");
     expect(prod["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jtm-tahoma.tfstate");
   });
 
   it("gitlab: the project's state API with lock and unlock, credentials left to TF_HTTP_*", () => {
     const env = { ...secretEnv, CI_API_V4_URL: "https://gitlab.example.org/api/v4", CI_PROJECT_ID: "1234" };
-    const stacks = synthStacks(env, "staging", "gitlab");
+    const stacks = synthSites(env, "staging", "gitlab");
     const http = stacks["jaws-cori"].terraform.backend.http;
     const address = "https://gitlab.example.org/api/v4/projects/1234/terraform/state/jaws-cori-staging";
     expect(http).toEqual({
@@ -86,11 +91,11 @@ describe("state backends: one state per stack and deployment, no credential in t
   });
 
   it("gitlab without the project settings is a clear error", () => {
-    expect(() => synthStacks(hostKeys, "dev", "gitlab")).toThrow(/needs JAWS_GITLAB_API_URL and JAWS_GITLAB_PROJECT_ID/);
+    expect(() => synthSites(hostKeys, "dev", "gitlab")).toThrow(/needs JAWS_GITLAB_API_URL and JAWS_GITLAB_PROJECT_ID/);
   });
 
   it("pg: a schema per stack and deployment, connection from PG_CONN_STR", () => {
-    const stacks = synthStacks(secretEnv, "prod", "pg");
+    const stacks = synthSites(secretEnv, "prod", "pg");
     expect(stacks["jtm-cori"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jtm_cori_prod" });
     expect(JSON.stringify(stacks)).not.toContain("SECRET");
   });

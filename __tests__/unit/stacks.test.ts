@@ -7,21 +7,11 @@ import { describe, expect, it } from "vitest";
 import { configSections, JawsService, SupervisorInstance } from "../../constructs";
 import { cori } from "../../sites/cori";
 import { addSiteStacks, type StackSelection } from "../../sites/stacks";
-import { BASE_OPTIONS, deployBundle } from "../support/fixtures";
+import { automationEnv } from "../e2e/support/commands";
+import { BASE_OPTIONS, deployBundle, type Json, resourceOf, synthStacks } from "../support/fixtures";
 
-type Json = Record<string, any>;
-
-function synthCori(sel: Partial<StackSelection> = {}): Record<string, Json> {
-  const app = Testing.app();
-  addSiteStacks(app, cori, { deployment: "dev", ...sel });
-  const out: Record<string, Json> = {};
-  for (const stack of app.node.children) out[stack.node.id] = JSON.parse(Testing.synth(stack as never, true));
-  return out;
-}
-
-/** The deploy (or, with `which`, the instance) resource of a stack. */
-const resourceOf = (stack: Json, type = "null_resource", which = "deploy"): Json =>
-  Object.entries(stack.resource[type] as Json).find(([k]) => k.startsWith(`supervisor_${which}_`))![1];
+const synthCori = (sel: Partial<StackSelection> = {}): Record<string, Json> =>
+  synthStacks((app) => addSiteStacks(app, cori, { deployment: "dev", ...sel }));
 
 describe("the default Cori stacks", () => {
   const stacks = synthCori();
@@ -225,7 +215,7 @@ describe("terraform validate (real Terraform)", () => {
       app.synth();
       const rc = join(dir, "terraform.rc");
       writeFileSync(rc, "");
-      const env = { ...process.env, TF_CLI_CONFIG_FILE: rc, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" };
+      const env = automationEnv(rc);
       for (const stack of ["jaws-cori", "jtm-cori"]) {
         const cwd = join(dir, "stacks", stack);
         const init = spawnSync("terraform", ["init", "-backend=false", "-input=false", "-no-color"], { cwd, env, encoding: "utf8" });

@@ -4,7 +4,11 @@ import { model } from "../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
 
-/** Each row breaks exactly one rule; the problem must name the construct path and the field. */
+/**
+ * Each row breaks one rule on purpose, and the problem must name the construct path and that field.
+ * Some rows break more: a bad instance or program name, or base directory, also spoils the paths and
+ * names made from it (socketFile, logfile, identifier...), which get their own problems.
+ */
 const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["instance name with a space", model({ name: "ja ws" }), "app/jaws", "name"],
   ["instance name with ':'", model({ name: "ja:ws" }), "app/jaws", "name"],
