@@ -1,8 +1,11 @@
-export * from "./escape";
-export * from "./instance-model";
-export * from "./jaws-service";
-export * from "./render";
-export * from "./service-model";
-export * from "./supervisor-instance";
-export * from "./validate";
-export * from "./values";
+/**
+ * The public API of jaws-deploy: two constructs, their props, the problem type, and the stack
+ * helpers an app needs. Everything else is internal.
+ */
+export { JawsService, type JawsServiceOptions, type JawsServiceProps } from "./jaws-service";
+export type { InstanceModel } from "./model/instance";
+export type { AutoRestart, ByteSize, Deployment, DeployResourceKind, LogLevel, SignalName } from "./model/values";
+export { type Problem, ValidationError } from "./rules/problem";
+export { type GitlabProject, STATE_BACKEND_KINDS, type StateBackend, type StateBackendKind, stateBackendFor } from "./state-backend";
+export { SupervisorInstance, type SupervisorInstanceProps } from "./supervisor-instance";
+export { createStack } from "./terraform";

@@ -1,19 +1,219 @@
 import { Construct } from "constructs";
-import { type InstanceModel, resolveInstance, type SupervisorInstanceOptions } from "./instance-model";
-import { type RenderedInstance, renderInstance } from "./render";
-import type { ServiceModel } from "./service-model";
+import { type InstanceModel, resolveInstance } from "./model/instance";
+import type { ServiceModel } from "./model/service";
+import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
+import { type RenderedInstance, renderInstance } from "./render/render-instance";
+import { formatProblem, hostConflicts, instanceWarnings, validateInstance } from "./rules";
 import { addOutput, createDeployResources, warn } from "./terraform";
-import { formatProblem, instanceWarnings, type Problem, validateHostConflicts, validateInstance } from "./validate";
 
-/** Props of SupervisorInstance: see SupervisorInstanceOptions for every field. */
-export interface SupervisorInstanceProps extends SupervisorInstanceOptions {}
+/**
+ * Props of SupervisorInstance: one supervisord process on one host, run as one Unix user.
+ * Plain data, so the model can be validated and rendered without Terraform.
+ */
+export interface SupervisorInstanceProps {
+  // ---- where and as whom -------------------------------------------------
+  /** Instance name, e.g. `jaws` or `jtm`. Used in paths, identifier and outputs. */
+  readonly name: string;
+  /** Deployment this instance belongs to (`dev`, `staging`, `prod`, or your own name). */
+  readonly deployment: Deployment | string;
+  /** SSH host name or address of the service node. */
+  readonly host: string;
+  /**
+   * SSH port.
+   * @default 22
+   */
+  readonly port?: number;
+  /** Unix user that owns and runs this instance (the SSH login user). */
+  readonly user: string;
+  /**
+   * Pinned SSH host key of `host` (`ssh-ed25519 AAAA...`, as `ssh-keyscan` prints it
+   * without the host name). Required unless `insecureSkipHostKeyCheck` is set.
+   * @default - none: synth fails
+   */
+  readonly hostKey?: string;
+  /**
+   * Connect without checking the host key. Raises a warning on every synth.
+   * @default false
+   */
+  readonly insecureSkipHostKeyCheck?: boolean;
+  /**
+   * Path of the SSH private key file, read by Terraform at deploy time (`~` allowed).
+   * The key itself never enters the synthesized JSON.
+   * @default - the keys of the running ssh-agent (SSH_AUTH_SOCK)
+   */
+  readonly privateKeyFile?: string;
+  /**
+   * Path of an SSH certificate for the private key (NERSC sshproxy issues these).
+   * @default - no certificate
+   */
+  readonly certificateFile?: string;
+  /**
+   * Jump host to reach `host` through.
+   * @default - direct connection
+   */
+  readonly bastionHost?: string;
+  /**
+   * SSH port of the bastion host.
+   * @default 22
+   */
+  readonly bastionPort?: number;
+  /**
+   * User on the bastion host.
+   * @default - same as `user`
+   */
+  readonly bastionUser?: string;
+  /**
+   * Private key file for the bastion host.
+   * @default - same as `privateKeyFile`
+   */
+  readonly bastionPrivateKeyFile?: string;
+  /**
+   * Certificate file for the bastion host's key.
+   * @default - same as `certificateFile`
+   */
+  readonly bastionCertificateFile?: string;
+  /**
+   * Pinned host key of the bastion host.
+   * @default - none: synth fails unless `insecureSkipHostKeyCheck`
+   */
+  readonly bastionHostKey?: string;
+
+  // ---- files and Python --------------------------------------------------
+  /**
+   * Directory under which the instance directory `<name>-<deployment>` is made.
+   * Must not be under /tmp: HPC hosts wipe it.
+   * @default /home/<user>/jaws-supervisor
+   */
+  readonly baseDirectory?: string;
+  /**
+   * Python used to create the supervisor venv.
+   * @default python3
+   */
+  readonly pythonCommand?: string;
+  /**
+   * Shell lines run before Python is used, e.g. `module load python`.
+   * They are operator code and are run as written.
+   * @default - none
+   */
+  readonly shellPreamble?: readonly string[];
+  /**
+   * supervisor version pinned in the venv.
+   * @default 4.2.5
+   */
+  readonly supervisorVersion?: string;
+  /**
+   * Package index for `pip install` (sites without PyPI).
+   * @default - pip's default index
+   */
+  readonly pipIndexUrl?: string;
+  /**
+   * Local directories or URLs with supervisor distributions (`pip --find-links`).
+   * @default - none
+   */
+  readonly pipFindLinks?: readonly string[];
+  /**
+   * Do not contact any package index (`pip --no-index`); use with `pipFindLinks`.
+   * @default false
+   */
+  readonly pipNoIndex?: boolean;
+  /**
+   * Create the venv with `--system-site-packages`, so a supervisor installed on
+   * the host (e.g. Debian's package) of the pinned version is used without pip.
+   * @default false
+   */
+  readonly venvSystemSitePackages?: boolean;
+
+  // ---- control endpoint -------------------------------------------------
+  /**
+   * Serve supervisorctl on `inet_http_server` at this port instead of a unix socket.
+   * @default - unix socket `<instance dir>/run/supervisor.sock`
+   */
+  readonly inetPort?: number;
+  /**
+   * Address `inet_http_server` binds to. Anything but loopback raises a warning.
+   * @default 127.0.0.1
+   */
+  readonly inetHost?: string;
+  /**
+   * Unix socket path of the control endpoint.
+   * @default <instance dir>/run/supervisor.sock
+   */
+  readonly socketFile?: string;
+
+  // ---- [supervisord] ------------------------------------------------------
+  /** @default <instance dir>/log/supervisord.log */
+  readonly logfile?: string;
+  /** @default 50MB */
+  readonly logfileMaxbytes?: ByteSize;
+  /** @default 2 */
+  readonly logfileBackups?: number;
+  /** @default info */
+  readonly loglevel?: LogLevel;
+  /** @default <instance dir>/run/supervisord.pid */
+  readonly pidfile?: string;
+  /** @default 1024 */
+  readonly minfds?: number;
+  /** @default 200 */
+  readonly minprocs?: number;
+  /** @default supervisor-<name>-<deployment> */
+  readonly identifier?: string;
+  /** Octal umask of supervisord and its children. @default 022 */
+  readonly umask?: string;
+  /** @default <instance dir>/log */
+  readonly childlogdir?: string;
+  /**
+   * Environment of supervisord itself (inherited by every program).
+   * Values may not contain quotes, backslashes or control characters.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Run supervisord in the foreground (e.g. inside a batch job).
+   * @default false
+   */
+  readonly nodaemon?: boolean;
+  /** Working directory of supervisord. @default <instance dir> */
+  readonly directory?: string;
+
+  // ---- programs and deploy ----------------------------------------------
+  /**
+   * Name of the `[group:...]` that holds every service of this instance.
+   * @default jaws-<deployment>
+   */
+  readonly groupName?: string;
+  /** @default 999 */
+  readonly groupPriority?: number;
+  /**
+   * Seconds the health gate waits for every autostart program to be RUNNING.
+   * @default 60
+   */
+  readonly healthTimeoutSeconds?: number;
+  /**
+   * Seconds a deploy waits for another deploy of this instance to finish.
+   * @default 300
+   */
+  readonly lockTimeoutSeconds?: number;
+  /**
+   * Install a marked crontab entry that runs the ensure script every few minutes,
+   * so supervisord comes back after a host maintenance without a manual step.
+   * @default false
+   */
+  readonly ensureCron?: boolean;
+  /**
+   * Any new value re-runs the deploy although nothing changed, e.g. after the
+   * instance directory was wiped (`JAWS_REDEPLOY=$(date +%s) cdktf deploy ...`).
+   * @default - none
+   */
+  readonly redeployToken?: string;
+  /**
+   * Terraform resource that runs the deploy. `terraform_data` is built into
+   * Terraform (>= 1.4, which the stack then requires) and needs no provider download.
+   * @default null_resource
+   */
+  readonly deployResource?: DeployResourceKind;
+}
 
 const INSTANCE_SYMBOL = Symbol.for("jaws-deploy.SupervisorInstance");
-
-/** The instances of each app, so host conflicts are checked once per app, not once per instance. */
-const instancesOfApp = new WeakMap<Construct, SupervisorInstance[]>();
-/** Host conflicts of an app, by instance path, and the services count they were computed for. */
-const conflictsOfApp = new WeakMap<Construct, { readonly key: string; readonly byPath: Map<string, Problem[]> }>();
 
 /**
  * One supervisord process on one host, run as one Unix user, deployed over SSH.
@@ -26,7 +226,7 @@ export class SupervisorInstance extends Construct {
 
   /** The instance directory on the host. */
   readonly directory: string;
-  readonly props: SupervisorInstanceProps;
+  private readonly props: SupervisorInstanceProps;
   private readonly services: ServiceModel[] = [];
   private resolved?: InstanceModel;
   private rendered?: RenderedInstance;
@@ -37,8 +237,6 @@ export class SupervisorInstance extends Construct {
     this.props = props;
     const model = this.model();
     this.directory = model.dir;
-    const root = this.node.root;
-    instancesOfApp.set(root, [...(instancesOfApp.get(root) ?? []), this]);
 
     createDeployResources(this, {
       kind: model.deployResource,
@@ -51,10 +249,7 @@ export class SupervisorInstance extends Construct {
 
     for (const w of instanceWarnings(model)) warn(this, formatProblem(w));
     this.node.addValidation({
-      validate: () => {
-        const m = this.model();
-        return [...validateInstance(m), ...this.hostConflicts(m.path)].map(formatProblem);
-      },
+      validate: () => [...validateInstance(this.model()), ...this.hostConflicts()].map(formatProblem),
     });
     this.addOutputs(model);
   }
@@ -66,31 +261,23 @@ export class SupervisorInstance extends Construct {
     this.resolved = undefined;
   }
 
-  /** The resolved model: defaults applied, services included. */
+  /** The resolved model: defaults applied, services included (what validation and rendering see). */
   model(): InstanceModel {
     this.resolved ??= resolveInstance(this.props, this.node.path, this.services);
     return this.resolved;
-  }
-
-  /** This instance's conflicts with the other instances of the app (same socket, port, directory...). */
-  private hostConflicts(path: string): readonly Problem[] {
-    const root = this.node.root;
-    const all = instancesOfApp.get(root) ?? [this];
-    const key = all.map((i) => i.services.length).join(",");
-    let cached = conflictsOfApp.get(root);
-    if (cached?.key !== key) {
-      const byPath = new Map<string, Problem[]>();
-      for (const p of validateHostConflicts(all.map((i) => i.model()))) byPath.set(p.path, [...(byPath.get(p.path) ?? []), p]);
-      cached = { key, byPath };
-      conflictsOfApp.set(root, cached);
-    }
-    return cached.byPath.get(path) ?? [];
   }
 
   /** Everything the host gets (validated; throws the problems otherwise). */
   render(): RenderedInstance {
     this.rendered ??= renderInstance(this.model());
     return this.rendered;
+  }
+
+  /** This instance's conflicts with the other instances of the app, found by walking the construct tree. */
+  private hostConflicts() {
+    const all = this.node.root.node.findAll().filter(SupervisorInstance.isSupervisorInstance);
+    const path = this.node.path;
+    return hostConflicts(all.map((i) => i.model())).filter((p) => p.path === path);
   }
 
   private triggers(): Record<string, string> {

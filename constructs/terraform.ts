@@ -21,8 +21,9 @@ import {
   TerraformStack,
 } from "cdktf";
 import type { Construct } from "constructs";
-import { escapeTerraformTemplate } from "./escape";
-import type { DeployResourceKind, SshSettings } from "./instance-model";
+import { escapeTerraformTemplate } from "./render/escape";
+import type { SshSettings } from "./model/instance";
+import type { DeployResourceKind } from "./model/values";
 import { gitlabStateAddress, type StateBackend } from "./state-backend";
 
 /** What the deploy of one instance needs; producers run at synth, after every service is added. */

@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
-import { selectSites, sitesFromEnv } from "../sites";
-import { addSiteStacks, connectionFromEnv } from "../sites/stacks";
+import { readEnvironment } from "../sites/environment";
+import { addSiteStacks } from "../sites/stacks";
 import { sshTarget } from "./ssh-args";
 
 export interface InstanceStatus {
@@ -23,10 +23,10 @@ export interface InstanceStatus {
   readonly text: string;
 }
 
-/** Status of each instance of a site and deployment (JAWS_SITES_MODULE / JAWS_OVERRIDES as for main.ts). */
-export function siteStatus(siteName: string, deployment: string, env: NodeJS.ProcessEnv = process.env): InstanceStatus[] {
-  const [site] = selectSites(siteName, sitesFromEnv(env));
-  const instances = addSiteStacks(new App({ skipValidation: true }), site, { deployment, env, ...connectionFromEnv(env) });
+/** Status of each instance of a site and deployment (the other settings as for main.ts). */
+export function siteStatus(siteName: string, deployment?: string, env: NodeJS.ProcessEnv = process.env): InstanceStatus[] {
+  const { sites, selection } = readEnvironment({ ...env, JAWS_SITES: siteName, ...(deployment ? { JAWS_DEPLOYMENT: deployment } : {}) });
+  const instances = sites.flatMap((site) => addSiteStacks(new App({ skipValidation: true }), site, selection));
   const tmp = mkdtempSync(join(tmpdir(), "jaws-status-"));
   try {
     return instances.map((inst) => {
@@ -53,7 +53,7 @@ export function siteStatus(siteName: string, deployment: string, env: NodeJS.Pro
 }
 
 if (require.main === module) {
-  const [site, deployment = process.env.JAWS_DEPLOYMENT || "dev"] = process.argv.slice(2);
+  const [site, deployment] = process.argv.slice(2);
   if (!site) {
     console.error("usage: npm run status -- <site> [deployment]");
     process.exit(2);

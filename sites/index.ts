@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { cori } from "./cori";
 import { lrc } from "./lrc";
 import { cascade, tahoma } from "./pnnl";
@@ -7,19 +6,11 @@ import type { SiteDefinition } from "./site";
 /** Every JAWS site this repository can deploy, by name. */
 export const SITES: Readonly<Record<string, SiteDefinition>> = { cori, lrc, tahoma, cascade };
 
-/**
- * Site definitions kept outside this repository (a test host, a site being
- * set up): a module whose exports are SiteDefinitions, named by JAWS_SITES_MODULE.
- */
+/** The SiteDefinitions a module exports (JAWS_SITES_MODULE: sites kept outside this repository). */
 export function loadSiteModule(path: string): Record<string, SiteDefinition> {
   const mod = require(path) as Record<string, unknown>;
   const sites = Object.values(mod).filter((s): s is SiteDefinition => typeof s === "object" && s !== null && "instances" in s);
   return Object.fromEntries(sites.map((s) => [s.name, s]));
-}
-
-/** The sites of the module named by JAWS_SITES_MODULE (relative to the working directory), if any. */
-export function sitesFromEnv(env: NodeJS.ProcessEnv): Record<string, SiteDefinition> {
-  return env.JAWS_SITES_MODULE ? loadSiteModule(resolve(env.JAWS_SITES_MODULE)) : {};
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { JawsServiceOptions, SupervisorInstanceOptions } from "../constructs";
+import type { JawsServiceOptions, SupervisorInstanceProps } from "../constructs";
 
 /** What differs per deployment of a site (dev, staging, prod side by side on one host). */
 export interface DeploymentSettings {
@@ -30,8 +30,11 @@ export interface SiteInstance {
    * @default unix
    */
   readonly control?: "unix" | "inet";
-  /** Anything else of SupervisorInstanceOptions (pythonCommand, minfds...). */
-  readonly options?: Partial<SupervisorInstanceOptions>;
+  /**
+   * Any other SupervisorInstance prop (pythonCommand, minfds, privateKeyFile...).
+   * @default - none
+   */
+  readonly options?: Partial<SupervisorInstanceProps>;
 }
 
 export interface DeploymentContext {
@@ -46,6 +49,11 @@ export interface SiteDefinition {
   readonly host: string;
   /** @default 22 */
   readonly port?: number;
+  /**
+   * The host's pinned SSH key (`ssh-ed25519 AAAA...`).
+   * @default - the entry of `sites/known_hosts` for `host`
+   */
+  readonly hostKey?: string;
   /** Shell lines that make Python usable on the host (`module load python`). */
   readonly shellPreamble?: readonly string[];
   /** @default python3 */
@@ -54,23 +62,8 @@ export interface SiteDefinition {
   readonly instances: readonly SiteInstance[];
 }
 
-/** The environment variable that may carry a site's host key (CI variables): JAWS_HOST_KEY_CORI. */
-export function hostKeyVariable(site: string): string {
-  return `JAWS_HOST_KEY_${site.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
-
-/**
- * The pinned host key of a site: from JAWS_HOST_KEY_<SITE> when set, else from
- * sites/known_hosts; undefined when neither has it (synth then fails and says how to get it).
- */
-export function knownHostKey(
-  host: string,
-  site?: string,
-  env: NodeJS.ProcessEnv = process.env,
-  file = join(__dirname, "known_hosts"),
-): string | undefined {
-  const fromEnv = site === undefined ? undefined : env[hostKeyVariable(site)]?.trim();
-  if (fromEnv) return fromEnv;
+/** The pinned host key of `host` in a known_hosts file (sites/known_hosts by default). */
+export function knownHostKey(host: string, file = join(__dirname, "known_hosts")): string | undefined {
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const [name, type, key] = line.trim().split(/\s+/);
     if (!line.startsWith("#") && name === host && type && key) return `${type} ${key}`;

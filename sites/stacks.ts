@@ -1,10 +1,16 @@
 import type { Construct } from "constructs";
-import { JawsService, SupervisorInstance, type SupervisorInstanceOptions } from "../constructs";
-import { type StateBackendKind, stateBackendFor } from "../constructs/state-backend";
-import { createStack } from "../constructs/terraform";
+import {
+  createStack,
+  type DeployResourceKind,
+  type GitlabProject,
+  JawsService,
+  type StateBackendKind,
+  SupervisorInstance,
+  stateBackendFor,
+} from "../constructs";
 import { knownHostKey, type SiteDefinition } from "./site";
 
-/** Deploy-time choices that are not part of a site: which deployment, which key. */
+/** Deploy-time choices that are not part of a site: which deployment, which key, which state. */
 export interface StackSelection {
   readonly deployment: string;
   /** @default - ssh-agent */
@@ -12,33 +18,24 @@ export interface StackSelection {
   /** @default - none */
   readonly certificateFile?: string;
   /** @default null_resource */
-  readonly deployResource?: SupervisorInstanceOptions["deployResource"];
-  /** Forces a deploy of every instance (see SupervisorInstanceOptions.redeployToken). @default - none */
+  readonly deployResource?: DeployResourceKind;
+  /** Forces a deploy of every instance (see SupervisorInstanceProps.redeployToken). @default - none */
   readonly redeployToken?: string;
   /**
    * Where state lives; one state per stack and deployment.
    * @default local (state/<deployment>/terraform.<stack>.tfstate)
    */
   readonly stateBackend?: StateBackendKind;
-  /** Environment read for backend settings and host keys. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Overrides applied to every instance (tests point the stacks at another host). */
-  readonly overrides?: Partial<SupervisorInstanceOptions>;
-}
-
-/** The choices every entry point takes from the environment: SSH key and certificate files, overrides. */
-export function connectionFromEnv(env: NodeJS.ProcessEnv): Pick<StackSelection, "privateKeyFile" | "certificateFile" | "overrides"> {
-  return {
-    privateKeyFile: env.JAWS_SSH_KEY_FILE || undefined,
-    certificateFile: env.JAWS_SSH_CERT_FILE || undefined,
-    overrides: env.JAWS_OVERRIDES ? JSON.parse(env.JAWS_OVERRIDES) : undefined,
-  };
+  /** The GitLab project of the gitlab state backend. @default - none (required for gitlab) */
+  readonly gitlab?: GitlabProject;
+  /** Pinned host keys by site name; win over the site's own. @default - none */
+  readonly hostKeys?: Readonly<Record<string, string>>;
 }
 
 /**
- * One stack per instance of the site, named `<instance>-<site>` (`jaws-cori`,
- * `jtm-cori`), each with its own state file under `state/<deployment>/`, so
- * deploying dev can never touch prod's state.
+ * The one stack builder (the app, the e2e tests and the bench use it): one stack per instance
+ * of the site, named `<instance>-<site>` (`jaws-cori`, `jtm-cori`), each with its own state per
+ * deployment, so deploying dev can never touch prod's state.
  */
 export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSelection): SupervisorInstance[] {
   const settings = site.deployments[sel.deployment];
@@ -47,11 +44,10 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       `site ${site.name}: unknown deployment ${JSON.stringify(sel.deployment)} (known: ${Object.keys(site.deployments).join(", ")})`,
     );
   }
-  const env = sel.env ?? process.env;
-  const hostKey = knownHostKey(site.host, site.name, env);
+  const hostKey = sel.hostKeys?.[site.name] ?? site.hostKey ?? knownHostKey(site.host);
   return site.instances.map((inst) => {
     const stackId = `${inst.name}-${site.name}`;
-    const stack = createStack(app, stackId, stateBackendFor(sel.stateBackend ?? "local", stackId, sel.deployment, env));
+    const stack = createStack(app, stackId, stateBackendFor(sel.stateBackend ?? "local", stackId, sel.deployment, sel.gitlab));
     const instance = new SupervisorInstance(stack, "supervisor", {
       name: inst.name,
       deployment: sel.deployment,
@@ -68,7 +64,6 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       deployResource: sel.deployResource,
       redeployToken: sel.redeployToken,
       ...inst.options,
-      ...sel.overrides,
     });
     const services = inst.services({ site: site.name, deployment: sel.deployment, settings });
     for (const [name, options] of Object.entries(services)) {

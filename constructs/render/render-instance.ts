@@ -10,12 +10,14 @@ import {
   supervisorCommandLine,
   supervisorEnvironment,
 } from "./escape";
-import type { InstanceModel } from "./instance-model";
-import type { ServiceModel } from "./service-model";
-import { assertValid } from "./validate";
-import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "./values";
+import type { InstanceModel } from "../model/instance";
+import type { ServiceModel } from "../model/service";
+import { assertValid } from "../rules";
+import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "../model/values";
 
-const TEMPLATE_DIR = join(__dirname, "..", "templates");
+// templates/ sits at the package root, two levels up from constructs/render/ (source) and from
+// lib/render/ (the built package): found the same way in the repository and when installed.
+const TEMPLATE_DIR = join(__dirname, "..", "..", "templates");
 
 // One Handlebars environment, HTML escaping off: every escape is explicit (escape.ts).
 const hbs = Handlebars.create();

@@ -15,6 +15,9 @@ export type ByteSize = number | `${number}${"KB" | "MB" | "GB"}`;
 /** supervisord's log levels. */
 export type LogLevel = "critical" | "error" | "warn" | "info" | "debug" | "trace" | "blather";
 
+/** Which Terraform resource carries the deploy. */
+export type DeployResourceKind = "null_resource" | "terraform_data";
+
 /** The three deployments JAWS runs side by side on one host. */
 export type Deployment = "dev" | "staging" | "prod";
 
@@ -56,6 +59,3 @@ export function renderAutoRestart(value: AutoRestart): string {
 export function renderByteSize(value: ByteSize): string {
   return String(value);
 }
-
-/** Control characters but tab: no config line or shell word can carry them. */
-export const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;

@@ -4,12 +4,7 @@
  * in exactly one place and tested once.
  */
 
-/**
- * supervisord's own `%(...)` expansions that a program command may use on
- * purpose. Any other `%` is doubled so that supervisord reads it literally.
- */
-const SUPERVISOR_EXPANSION =
-  /%\((?:program_name|group_name|host_node_name|here|process_num|numprocs|ENV_[A-Za-z_][A-Za-z0-9_]*)\)[-#0 +]*\d*[sd]/g;
+import { expansionsIn, SAFE_CHAR, SAFE_WORD } from "./syntax";
 
 /** `%` -> `%%`: for values that supervisord must read literally. */
 export function escapePercent(value: string): string {
@@ -20,22 +15,12 @@ export function escapePercent(value: string): string {
 export function escapePercentKeepExpansions(value: string): string {
   let out = "";
   let last = 0;
-  for (const m of value.matchAll(SUPERVISOR_EXPANSION)) {
-    out += escapePercent(value.slice(last, m.index)) + m[0];
-    last = (m.index ?? 0) + m[0].length;
+  for (const e of expansionsIn(value)) {
+    out += escapePercent(value.slice(last, e.index)) + e.text;
+    last = e.index + e.text.length;
   }
   return out + escapePercent(value.slice(last));
 }
-
-/** True when the value uses one of supervisord's `%(...)` expansions. */
-export function hasSupervisorExpansion(value: string, name?: string): boolean {
-  for (const m of value.matchAll(SUPERVISOR_EXPANSION)) {
-    if (!name || m[0].startsWith(`%(${name})`)) return true;
-  }
-  return false;
-}
-
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
  * Quotes one argument for supervisord's `command=` (split with Python's POSIX
@@ -49,13 +34,13 @@ export function quoteSupervisorArg(arg: string): string {
   let out = "";
   let last = 0;
   const escapeChars = (text: string) => {
-    for (const ch of text) out += /[A-Za-z0-9_@%+=:,./-]/.test(ch) ? ch : `\\${ch}`;
+    for (const ch of text) out += SAFE_CHAR.test(ch) ? ch : `\\${ch}`;
   };
   // supervisord's own expansions stay readable and working.
-  for (const m of arg.matchAll(SUPERVISOR_EXPANSION)) {
-    escapeChars(arg.slice(last, m.index));
-    out += m[0];
-    last = (m.index ?? 0) + m[0].length;
+  for (const e of expansionsIn(arg)) {
+    escapeChars(arg.slice(last, e.index));
+    out += e.text;
+    last = e.index + e.text.length;
   }
   escapeChars(arg.slice(last));
   return out;
@@ -68,7 +53,7 @@ export function supervisorCommandLine(argv: readonly string[]): string {
 
 /** Single-quotes a word for bash: the result is always exactly one literal word. */
 export function shellQuote(value: string): string {
-  if (value !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  if (value !== "" && SAFE_WORD.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -1,0 +1,139 @@
+import type { SupervisorInstanceProps } from "../supervisor-instance";
+import type { ServiceModel } from "./service";
+import type { ByteSize, DeployResourceKind, LogLevel } from "./values";
+
+export type ControlEndpoint =
+  | { readonly kind: "unix"; readonly socketFile: string }
+  | { readonly kind: "inet"; readonly host: string; readonly port: number };
+
+export interface SupervisordSettings {
+  readonly logfile: string;
+  readonly logfileMaxbytes: ByteSize;
+  readonly logfileBackups: number;
+  readonly loglevel: LogLevel;
+  readonly pidfile: string;
+  readonly minfds: number;
+  readonly minprocs: number;
+  readonly identifier: string;
+  readonly umask: string;
+  readonly childlogdir: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly nodaemon: boolean;
+  readonly directory: string;
+}
+
+/** One SSH endpoint: the host, or the bastion in front of it. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly hostKey?: string;
+  readonly privateKeyFile?: string;
+  readonly certificateFile?: string;
+}
+
+/** How the deploy reaches the host. */
+export interface SshSettings extends SshEndpoint {
+  readonly insecureSkipHostKeyCheck: boolean;
+  readonly bastion?: SshEndpoint;
+}
+
+/** An instance with every default applied: what validation and rendering see. */
+export interface InstanceModel {
+  /** Construct path (or any label) used in error messages. */
+  readonly path: string;
+  readonly name: string;
+  readonly deployment: string;
+  readonly ssh: SshSettings;
+  readonly baseDirectory: string;
+  /** `<baseDirectory>/<name>-<deployment>`: everything of the instance lives here. */
+  readonly dir: string;
+  readonly python: {
+    readonly command: string;
+    readonly preamble: readonly string[];
+    readonly supervisorVersion: string;
+    readonly indexUrl?: string;
+    readonly findLinks: readonly string[];
+    readonly noIndex: boolean;
+    readonly systemSitePackages: boolean;
+  };
+  readonly control: ControlEndpoint;
+  readonly supervisord: SupervisordSettings;
+  readonly group: { readonly name: string; readonly priority: number };
+  readonly healthTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+  readonly ensureCron: boolean;
+  readonly deployResource: DeployResourceKind;
+  readonly redeployToken?: string;
+  readonly services: readonly ServiceModel[];
+}
+
+/** Applies the defaults; does not validate (see rules/). */
+export function resolveInstance(o: SupervisorInstanceProps, path: string, services: readonly ServiceModel[] = []): InstanceModel {
+  const baseDirectory = o.baseDirectory ?? `/home/${o.user}/jaws-supervisor`;
+  const dir = `${baseDirectory.replace(/\/+$/, "")}/${o.name}-${o.deployment}`;
+  const control: ControlEndpoint =
+    o.inetPort !== undefined
+      ? { kind: "inet", host: o.inetHost ?? "127.0.0.1", port: o.inetPort }
+      : { kind: "unix", socketFile: o.socketFile ?? `${dir}/run/supervisor.sock` };
+  const bastion =
+    o.bastionHost === undefined
+      ? undefined
+      : {
+          host: o.bastionHost,
+          port: o.bastionPort ?? 22,
+          user: o.bastionUser ?? o.user,
+          privateKeyFile: o.bastionPrivateKeyFile ?? o.privateKeyFile,
+          certificateFile: o.bastionCertificateFile ?? o.certificateFile,
+          hostKey: o.bastionHostKey,
+        };
+  return {
+    path,
+    name: o.name,
+    deployment: o.deployment,
+    ssh: {
+      host: o.host,
+      port: o.port ?? 22,
+      user: o.user,
+      hostKey: o.hostKey,
+      insecureSkipHostKeyCheck: o.insecureSkipHostKeyCheck ?? false,
+      privateKeyFile: o.privateKeyFile,
+      certificateFile: o.certificateFile,
+      bastion,
+    },
+    baseDirectory,
+    dir,
+    python: {
+      command: o.pythonCommand ?? "python3",
+      preamble: o.shellPreamble ?? [],
+      supervisorVersion: o.supervisorVersion ?? "4.2.5",
+      indexUrl: o.pipIndexUrl,
+      findLinks: o.pipFindLinks ?? [],
+      noIndex: o.pipNoIndex ?? false,
+      systemSitePackages: o.venvSystemSitePackages ?? false,
+    },
+    control,
+    supervisord: {
+      logfile: o.logfile ?? `${dir}/log/supervisord.log`,
+      logfileMaxbytes: o.logfileMaxbytes ?? "50MB",
+      logfileBackups: o.logfileBackups ?? 2,
+      loglevel: o.loglevel ?? "info",
+      pidfile: o.pidfile ?? `${dir}/run/supervisord.pid`,
+      minfds: o.minfds ?? 1024,
+      minprocs: o.minprocs ?? 200,
+      identifier: o.identifier ?? `supervisor-${o.name}-${o.deployment}`,
+      umask: o.umask ?? "022",
+      childlogdir: o.childlogdir ?? `${dir}/log`,
+      environment: o.environment ?? {},
+      nodaemon: o.nodaemon ?? false,
+      directory: o.directory ?? dir,
+    },
+    group: { name: o.groupName ?? `jaws-${o.deployment}`, priority: o.groupPriority ?? 999 },
+    healthTimeoutSeconds: o.healthTimeoutSeconds ?? 60,
+    lockTimeoutSeconds: o.lockTimeoutSeconds ?? 300,
+    ensureCron: o.ensureCron ?? false,
+    deployResource: o.deployResource ?? "null_resource",
+    redeployToken: o.redeployToken,
+    services,
+  };
+}

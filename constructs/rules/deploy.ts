@@ -1,0 +1,17 @@
+import { Checks, type InstanceRule } from "./checks";
+
+/** How deploys run: health gate and lock timeouts, the redeploy token, the Terraform resource. */
+export const deployRule: InstanceRule = (m) => {
+  const c = new Checks(m.path);
+  c.int("healthTimeoutSeconds", m.healthTimeoutSeconds, 1, 3600);
+  c.int("lockTimeoutSeconds", m.lockTimeoutSeconds, 0, 86400);
+  if (m.redeployToken !== undefined) {
+    c.check(/^[A-Za-z0-9_.:+-]{1,64}$/.test(m.redeployToken), "redeployToken", "must be 1-64 letters, digits or _.:+-");
+  }
+  c.check(
+    m.deployResource === "null_resource" || m.deployResource === "terraform_data",
+    "deployResource",
+    "must be null_resource or terraform_data",
+  );
+  return c.problems;
+};
