@@ -3,13 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type App, type TerraformStack, Testing } from "cdktf";
-import {
-  type InstanceModel,
-  type JawsServiceOptions,
-  resolveInstance,
-  resolveService,
-  type SupervisorInstanceOptions,
-} from "../../constructs";
+import type { InstanceModel, JawsServiceOptions, SupervisorInstanceProps } from "../../constructs";
+import { resolveInstance } from "../../constructs/model/instance";
+import { resolveService } from "../../constructs/model/service";
 import { type ParsedConfig, parseSupervisordConfig, SUPERVISOR_PYTHON } from "./supervisord-parser";
 
 /** A synthesized stack (cdk.tf.json, parsed). */
@@ -20,7 +16,7 @@ export const TEMPLATES = resolve(__dirname, "..", "..", "templates");
 /** A host key in the right format (from the test host harness's ssh-keygen, not a real host). */
 export const SAMPLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGbgagbIb06hWWBI5iwOgLvvPb4OnnAd/W+xipZcs8Av";
 
-export const BASE_OPTIONS: SupervisorInstanceOptions = {
+export const BASE_OPTIONS: SupervisorInstanceProps = {
   name: "jaws",
   deployment: "dev",
   host: "cori20.nersc.gov",
@@ -31,7 +27,7 @@ export const BASE_OPTIONS: SupervisorInstanceOptions = {
 
 /** Builds a model from options and services, as the constructs do. */
 export function model(
-  options: Partial<SupervisorInstanceOptions> = {},
+  options: Partial<SupervisorInstanceProps> = {},
   services: Record<string, JawsServiceOptions> = {},
   path = "app/jaws",
 ): InstanceModel {

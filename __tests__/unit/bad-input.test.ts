@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { App, TerraformStack, Testing } from "cdktf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JawsService, type JawsServiceOptions, renderInstance, SupervisorInstance, type SupervisorInstanceOptions } from "../../constructs";
+import { JawsService, type JawsServiceOptions, SupervisorInstance, type SupervisorInstanceProps } from "../../constructs";
+import { renderInstance } from "../../constructs/render/render-instance";
 import { cori } from "../../sites/cori";
 import type { SiteDefinition } from "../../sites/site";
 import { addSiteStacks } from "../../sites/stacks";
@@ -16,7 +17,7 @@ import { requireSupervisordParser, SUPERVISOR_PYTHON } from "../support/supervis
 type Case =
   | {
       label: string;
-      instance?: Partial<SupervisorInstanceOptions>;
+      instance?: Partial<SupervisorInstanceProps>;
       service?: Partial<JawsServiceOptions> & { name?: string };
       reject: RegExp;
     }

@@ -4,14 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { configSections, JawsService, SupervisorInstance } from "../../constructs";
+import { JawsService, SupervisorInstance, type SupervisorInstanceProps } from "../../constructs";
+import { configSections } from "../../constructs/render/render-instance";
 import { cori } from "../../sites/cori";
 import { addSiteStacks, type StackSelection } from "../../sites/stacks";
 import { automationEnv } from "../e2e/support/commands";
 import { BASE_OPTIONS, deployBundle, type Json, resourceOf, synthStacks } from "../support/fixtures";
 
-const synthCori = (sel: Partial<StackSelection> = {}): Record<string, Json> =>
-  synthStacks((app) => addSiteStacks(app, cori, { deployment: "dev", ...sel }));
+/** Cori's stacks; `options` go to every instance (as a site's SiteInstance.options would). */
+const coriWith = (options: Partial<SupervisorInstanceProps>) => ({ ...cori, instances: cori.instances.map((i) => ({ ...i, options })) });
+const synthCori = (sel: Partial<StackSelection> = {}, options: Partial<SupervisorInstanceProps> = {}): Record<string, Json> =>
+  synthStacks((app) => addSiteStacks(app, coriWith(options), { deployment: "dev", ...sel }));
 
 describe("the default Cori stacks", () => {
   const stacks = synthCori();
@@ -63,7 +66,7 @@ describe("the default Cori stacks", () => {
     expect(inst.provisioner).toEqual([{ "remote-exec": { when: "destroy", inline: ["${self.triggers.destroy_script}"] } }]);
     expect(Object.keys(inst.triggers).sort()).toEqual(["destroy_script", "host", "host_key", "instance_dir", "port", "user"]);
     // Deploys never change it: it does not depend on the programs.
-    const other = synthCori({ overrides: { healthTimeoutSeconds: 30 } });
+    const other = synthCori({}, { healthTimeoutSeconds: 30 });
     expect(resourceOf(other["jaws-cori"], "null_resource", "instance").triggers).toEqual(inst.triggers);
   });
 
@@ -194,7 +197,7 @@ describe("synth-time errors", () => {
 
   it("catch two instances on one socket across stacks", () => {
     const app = Testing.app();
-    addSiteStacks(app, cori, { deployment: "dev", overrides: { socketFile: "/global/cfs/projectdirs/jaws/shared.sock" } });
+    addSiteStacks(app, coriWith({ socketFile: "/global/cfs/projectdirs/jaws/shared.sock" }), { deployment: "dev" });
     expect(() => app.synth()).toThrow(/\[jtm-cori\/supervisor\] socketFile: .* is already used by jaws-cori\/supervisor/);
   });
 

@@ -2,16 +2,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  heredocDelimiter,
-  type InstanceModel,
-  processNames,
-  renderInstance,
-  renderSupervisordConfig,
-  renderWrapper,
-} from "../../constructs";
-import { model, parseRendered, prepareInstanceDir, pythonShlexSplit, realBaseDirectory } from "../support/fixtures";
-import { requireSupervisordParser, SUPERVISOR_PYTHON } from "../support/supervisord-parser";
+import type { InstanceModel } from "../../../constructs";
+import { heredocDelimiter } from "../../../constructs/render/escape";
+import { processNames, renderInstance, renderSupervisordConfig, renderWrapper } from "../../../constructs/render/render-instance";
+import { model, parseRendered, prepareInstanceDir, pythonShlexSplit, realBaseDirectory } from "../../support/fixtures";
+import { requireSupervisordParser, SUPERVISOR_PYTHON } from "../../support/supervisord-parser";
 
 const HOSTILE_ARGS = [
   "plain",

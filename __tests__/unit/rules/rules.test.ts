@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertValid, instanceWarnings, type Problem, ValidationError, validateHostConflicts, validateInstance } from "../../constructs";
-import { model } from "../support/fixtures";
+import { assertValid, hostConflicts, INSTANCE_RULES, instanceWarnings, type Problem, SERVICE_RULES, ValidationError, validateInstance } from "../../../constructs/rules";
+import { model } from "../../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
 
@@ -57,6 +57,17 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["health timeout 0", model({ healthTimeoutSeconds: 0 }), "app/jaws", "healthTimeoutSeconds"],
   ["redeploy token with a space", model({ redeployToken: "a b" }), "app/jaws", "redeployToken"],
   ["unknown deploy resource", model({ deployResource: "aws_instance" as never }), "app/jaws", "deployResource"],
+  ["certificate path with a quote", model({ certificateFile: "/home/me/'cert" }), "app/jaws", "certificateFile"],
+  ["bastion host with a space", model({ bastionHost: "jump host" }), "app/jaws", "bastionHost"],
+  ["bastion user with '$('", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionUser: "$(id)" }), "app/jaws", "bastionUser"],
+  ["bastion host key with a comment", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionHostKey: "ssh-ed25519 AAAA me@host" }), "app/jaws", "bastionHostKey"],
+  ["bastion key file with a space", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionPrivateKeyFile: "/k/my key" }), "app/jaws", "bastionPrivateKeyFile"],
+  ["bastion certificate is key material", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionCertificateFile: "-----BEGIN OPENSSH PRIVATE KEY-----" }), "app/jaws", "bastionCertificateFile"],
+  ["inet host with a space", model({ inetPort: 64101, inetHost: "0.0.0.0 x" }), "app/jaws", "inetHost"],
+  ["relative logfile", model({ logfile: "supervisord.log" }), "app/jaws", "logfile"],
+  ["group priority not an integer", model({ groupPriority: 1.5 }), "app/jaws", "groupPriority"],
+  ["lock timeout negative", model({ lockTimeoutSeconds: -1 }), "app/jaws", "lockTimeoutSeconds"],
+  ["%(ENV_X)s in an argument without the wrapper", model({}, { p: { command: ["echo", "%(ENV_HOME)s"], useWrapper: false } }), "app/jaws/p", "command"],
   // Programs
   ["program named a:b", model({}, { "a:b": ok }), "app/jaws/a:b", "name"],
   ["program name with a space", model({}, { "a b": ok }), "app/jaws/a b", "name"],
@@ -110,6 +121,20 @@ describe("validation: every rule rejects its bad input with path and field", () 
     for (const p of problems) expect(p.message.length).toBeGreaterThan(10);
   });
 
+  it("each rule is a pure function of the model: the defaults pass it, and a row of the table fails it alone", () => {
+    const base = model({}, { p: ok });
+    const failsAlone = (rule: (m: ReturnType<typeof model>) => Problem[]) =>
+      cases.some(([, m, path, field]) => rule(m).some((p) => p.path === path && p.field === field));
+    for (const rule of INSTANCE_RULES) {
+      expect(rule(base), rule.name).toEqual([]);
+      expect(failsAlone(rule), `${rule.name} has no failing row`).toBe(true);
+    }
+    for (const rule of SERVICE_RULES) {
+      expect(rule(base.services[0], base), rule.name).toEqual([]);
+      expect(failsAlone((m) => m.services.flatMap((s) => rule(s, m))), `${rule.name} has no failing row`).toBe(true);
+    }
+  });
+
   it("accepts the defaults", () => {
     expect(validateInstance(model({}, { p: ok, q: { command: "python3 -m jaws_site.cli daemon", oneShot: true } }))).toEqual([]);
   });
@@ -143,17 +168,17 @@ describe("validation: every rule rejects its bad input with path and field", () 
   it("rejects two instances sharing a socket, pidfile or directory on one host", () => {
     const a = model({ socketFile: "/srv/shared.sock" }, {}, "app/a");
     const b = model({ name: "jtm", socketFile: "/srv/shared.sock", pidfile: a.supervisord.pidfile }, {}, "app/b");
-    const problems = validateHostConflicts([a, b]);
+    const problems = hostConflicts([a, b]);
     expect(problems.map((p) => `${p.path} ${p.field}`)).toEqual(["app/b pidfile", "app/b socketFile"]);
-    expect(validateHostConflicts([a, model({ name: "jtm" }, {}, "app/c")])).toEqual([]);
+    expect(hostConflicts([a, model({ name: "jtm" }, {}, "app/c")])).toEqual([]);
   });
 
   it("rejects two instances on one inet port of one host, not on two hosts", () => {
     const a = model({ inetPort: 64101 }, {}, "app/a");
-    expect(validateHostConflicts([a, model({ name: "jtm", inetPort: 64101 }, {}, "app/b")])).toContainEqual(
+    expect(hostConflicts([a, model({ name: "jtm", inetPort: 64101 }, {}, "app/b")])).toContainEqual(
       expect.objectContaining({ path: "app/b", field: "inetPort" }),
     );
-    expect(validateHostConflicts([a, model({ name: "jtm", inetPort: 64101, host: "other.host" }, {}, "app/b")])).toEqual([]);
+    expect(hostConflicts([a, model({ name: "jtm", inetPort: 64101, host: "other.host" }, {}, "app/b")])).toEqual([]);
   });
 
   it("rejects a duplicate program name within an instance", () => {
