@@ -102,7 +102,8 @@ export function shlexSplit(line: string): string[] | undefined {
   let i = 0;
   while (i < line.length) {
     const ch = line[i];
-    if (/\s/.test(ch)) {
+    // Python shlex (POSIX mode) splits on these four only: a no-break space is part of a word.
+    if (ch === " " || ch === "\t" || ch === "\r" || ch === "\n") {
       if (inWord) out.push(cur);
       cur = "";
       inWord = false;
