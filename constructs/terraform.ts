@@ -21,9 +21,9 @@ import {
   TerraformStack,
 } from "cdktf";
 import type { Construct } from "constructs";
-import { escapeTerraformTemplate } from "./render/escape";
 import type { SshSettings } from "./model/instance";
 import type { DeployResourceKind } from "./model/values";
+import { escapeTerraformTemplate } from "./render/escape";
 import { gitlabStateAddress, type StateBackend } from "./state-backend";
 
 /** What the deploy of one instance needs; producers run at synth, after every service is added. */

@@ -48,7 +48,15 @@ describe("the packed library in a fresh cdktf app", () => {
     // The library from the tarball file; cdktf, constructs and its dependencies from npm's cache (or the registry).
     run(
       "npm",
-      ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball, `cdktf@${version("cdktf")}`, `constructs@${version("constructs")}`],
+      [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        tarball,
+        `cdktf@${version("cdktf")}`,
+        `constructs@${version("constructs")}`,
+      ],
       app,
     );
   }, 300_000);
@@ -61,7 +69,8 @@ describe("the packed library in a fresh cdktf app", () => {
     expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "lib/index.js", "lib/index.d.ts"]));
     expect(files).toEqual(expect.arrayContaining(["templates/supervisord.conf.hbs", "templates/jawsctl/__main__.py"]));
     const unexpected = files.filter(
-      (f) => !/^(LICENSE|README\.md|package\.json|lib\/.+\.(js|d\.ts)|templates\/[^_].*\.(hbs|py))$/.test(f) || /__pycache__|\.pyc$/.test(f),
+      (f) =>
+        !/^(LICENSE|README\.md|package\.json|lib\/.+\.(js|d\.ts)|templates\/[^_].*\.(hbs|py))$/.test(f) || /__pycache__|\.pyc$/.test(f),
     );
     expect(unexpected).toEqual([]);
   });
@@ -82,7 +91,9 @@ describe("the packed library in a fresh cdktf app", () => {
   it("type-checks the README example against the shipped .d.ts", () => {
     writeFileSync(
       join(app, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "ES2022", noEmit: true, skipLibCheck: true, types: [] } }),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: "commonjs", target: "ES2022", noEmit: true, skipLibCheck: true, types: [] },
+      }),
     );
     run(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "."], app);
   });

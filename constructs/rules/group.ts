@@ -11,7 +11,11 @@ export const groupRule: InstanceRule = (m) => {
   for (const s of m.services) {
     const other = seen.get(s.name);
     if (other !== undefined) {
-      problems.push({ path: s.path, field: "name", message: `program ${describe(s.name)} is already defined by ${other} in this instance` });
+      problems.push({
+        path: s.path,
+        field: "name",
+        message: `program ${describe(s.name)} is already defined by ${other} in this instance`,
+      });
     } else {
       seen.set(s.name, s.path);
     }

@@ -1,5 +1,5 @@
-import { describe } from "./problem";
 import { Checks, type InstanceRule } from "./checks";
+import { describe } from "./problem";
 
 /** `name` and `deployment`: they make the instance directory, identifier and control user. */
 export const identityRule: InstanceRule = (m) => {

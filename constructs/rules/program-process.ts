@@ -9,7 +9,11 @@ export const programProcessRule: ServiceRule = (s) => {
   c.int("numprocs", s.numprocs, 1, 1000);
   c.int("numprocsStart", s.numprocsStart, 0);
   c.text("processName", s.processName, "processName");
-  c.check(!/[\s:/]/.test(withoutExpansions(s.processName)), "processName", `${describe(s.processName)} must not contain whitespace, ':' or '/'`);
+  c.check(
+    !/[\s:/]/.test(withoutExpansions(s.processName)),
+    "processName",
+    `${describe(s.processName)} must not contain whitespace, ':' or '/'`,
+  );
   if (s.numprocs > 1) {
     c.check(
       hasExpansion(s.processName, "process_num"),
@@ -33,6 +37,10 @@ export const programProcessRule: ServiceRule = (s) => {
     "stopsignal",
     `${describe(String(s.stopsignal))} is not a signal supervisord knows (TERM, HUP, INT, QUIT, KILL, USR1, USR2 or a number 1-31)`,
   );
-  c.check(!(s.stopasgroup && !s.killasgroup), "stopasgroup", "stopasgroup=true requires killasgroup=true (supervisord rejects the combination)");
+  c.check(
+    !(s.stopasgroup && !s.killasgroup),
+    "stopasgroup",
+    "stopasgroup=true requires killasgroup=true (supervisord rejects the combination)",
+  );
   return c.problems;
 };

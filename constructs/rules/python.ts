@@ -11,7 +11,11 @@ export const pythonRule: InstanceRule = (m) => {
   m.python.preamble.forEach((line, i) => {
     c.check(!CONTROL_CHARS.test(line), `shellPreamble[${i}]`, "must be one line without control characters");
   });
-  c.check(VERSION.test(m.python.supervisorVersion), "supervisorVersion", `${describe(m.python.supervisorVersion)} is not a version like 4.2.5`);
+  c.check(
+    VERSION.test(m.python.supervisorVersion),
+    "supervisorVersion",
+    `${describe(m.python.supervisorVersion)} is not a version like 4.2.5`,
+  );
   if (m.python.indexUrl !== undefined) {
     c.check(URL.test(m.python.indexUrl), "pipIndexUrl", `${describe(m.python.indexUrl)} is not an http(s) URL`);
   }

@@ -10,7 +10,11 @@ export const supervisordSectionRule: InstanceRule = (m) => {
   c.absolutePath("logfile", s.logfile);
   c.byteSize("logfileMaxbytes", s.logfileMaxbytes);
   c.int("logfileBackups", s.logfileBackups, 0, 1000);
-  c.check((LOG_LEVELS as readonly string[]).includes(s.loglevel), "loglevel", `${describe(s.loglevel)} must be one of ${LOG_LEVELS.join(", ")}`);
+  c.check(
+    (LOG_LEVELS as readonly string[]).includes(s.loglevel),
+    "loglevel",
+    `${describe(s.loglevel)} must be one of ${LOG_LEVELS.join(", ")}`,
+  );
   c.absolutePath("pidfile", s.pidfile);
   c.int("minfds", s.minfds, 1, 1048576);
   c.int("minprocs", s.minprocs, 1, 1048576);

@@ -7,7 +7,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 export function instanceWarnings(m: InstanceModel): Problem[] {
   const w: Problem[] = [];
   if (m.ssh.insecureSkipHostKeyCheck) {
-    w.push({ path: m.path, field: "insecureSkipHostKeyCheck", message: "the SSH host key is not checked: a man in the middle could receive the deploy" });
+    w.push({
+      path: m.path,
+      field: "insecureSkipHostKeyCheck",
+      message: "the SSH host key is not checked: a man in the middle could receive the deploy",
+    });
   }
   if (m.control.kind === "inet" && !LOOPBACK.test(m.control.host)) {
     w.push({
