@@ -245,6 +245,13 @@ describe("the deploy bundle", () => {
     const c = renderInstance(model({ loglevel: "debug" }, { p: { command: ["true"] } }));
     expect(c.manifest.instance).not.toBe(a.manifest.instance);
     expect(c.manifest.programs[0].fingerprint).toBe(a.manifest.programs[0].fingerprint);
+    expect(c.deployId).not.toBe(a.deployId);
+    // The id names the deploy on the host: the bundle and the recorded id carry the same one.
+    for (const r of [a, b, c]) {
+      expect(r.bundle).toContain(`deploy id ${r.deployId}`);
+      expect(r.files.find((f) => f.path === "state/deploy-id")?.content).toBe(`${r.deployId}\n`);
+    }
+    expect(new Set([a, b, c].map((r) => r.deployId)).size).toBe(3);
   });
 
   it("refuses to render an invalid model", () => {
