@@ -200,6 +200,11 @@ export interface SupervisorInstanceProps {
    */
   readonly ensureCron?: boolean;
   /**
+   * When cron runs the ensure script (five crontab fields).
+   * @default every 5 minutes
+   */
+  readonly ensureCronSchedule?: string;
+  /**
    * Any new value re-runs the deploy although nothing changed, e.g. after the
    * instance directory was wiped (`JAWS_REDEPLOY=$(date +%s) cdktf deploy ...`).
    * @default - none

@@ -63,6 +63,7 @@ export interface InstanceModel {
   readonly healthTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
   readonly ensureCron: boolean;
+  readonly ensureCronSchedule: string;
   readonly deployResource: DeployResourceKind;
   readonly redeployToken?: string;
   readonly services: readonly ServiceModel[];
@@ -132,6 +133,7 @@ export function resolveInstance(o: SupervisorInstanceProps, path: string, servic
     healthTimeoutSeconds: o.healthTimeoutSeconds ?? 60,
     lockTimeoutSeconds: o.lockTimeoutSeconds ?? 300,
     ensureCron: o.ensureCron ?? false,
+    ensureCronSchedule: o.ensureCronSchedule ?? "*/5 * * * *",
     deployResource: o.deployResource ?? "null_resource",
     redeployToken: o.redeployToken,
     services,

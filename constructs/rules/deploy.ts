@@ -1,4 +1,5 @@
 import { Checks, type InstanceRule } from "./checks";
+import { describe } from "./problem";
 
 /** How deploys run: health gate and lock timeouts, the redeploy token, the Terraform resource. */
 export const deployRule: InstanceRule = (m) => {
@@ -8,6 +9,11 @@ export const deployRule: InstanceRule = (m) => {
   if (m.redeployToken !== undefined) {
     c.check(/^[A-Za-z0-9_.:+-]{1,64}$/.test(m.redeployToken), "redeployToken", "must be 1-64 letters, digits or _.:+-");
   }
+  c.check(
+    /^[0-9*/,-]+( [0-9*/,-]+){4}$/.test(m.ensureCronSchedule),
+    "ensureCronSchedule",
+    `${describe(m.ensureCronSchedule)} must be five crontab fields of digits and * / , - (e.g. "*/5 * * * *")`,
+  );
   c.check(
     m.deployResource === "null_resource" || m.deployResource === "terraform_data",
     "deployResource",

@@ -56,6 +56,7 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["group name with '/'", model({ groupName: "jaws/dev" }), "app/jaws", "groupName"],
   ["health timeout 0", model({ healthTimeoutSeconds: 0 }), "app/jaws", "healthTimeoutSeconds"],
   ["redeploy token with a space", model({ redeployToken: "a b" }), "app/jaws", "redeployToken"],
+  ["cron schedule with a command", model({ ensureCronSchedule: "* * * * * rm -rf ~" }), "app/jaws", "ensureCronSchedule"],
   ["unknown deploy resource", model({ deployResource: "aws_instance" as never }), "app/jaws", "deployResource"],
   ["certificate path with a quote", model({ certificateFile: "/home/me/'cert" }), "app/jaws", "certificateFile"],
   ["bastion host with a space", model({ bastionHost: "jump host" }), "app/jaws", "bastionHost"],
