@@ -24,6 +24,15 @@ export default defineConfig({
       },
       {
         test: {
+          // The host runtime's Python tests (templates/jawsctl), run by one vitest test.
+          name: "runtime",
+          include: ["__tests__/runtime/**/*.test.ts"],
+          testTimeout: 300_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["__tests__/host/**/*.test.ts", "__tests__/e2e/**/*.test.ts"],
           globalSetup: ["__tests__/host/global-setup.ts"],

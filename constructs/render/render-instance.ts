@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, posix } from "node:path";
 import Handlebars from "handlebars";
+import { controlCommand, HOST_DIRECTORIES, HOST_FILES, hostPath, INSTANCE_DIR_MODE } from "../host-layout";
+import type { InstanceModel } from "../model/instance";
+import type { ServiceModel } from "../model/service";
+import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "../model/values";
+import { assertValid } from "../rules";
 import {
   escapePercent,
   escapePercentKeepExpansions,
@@ -10,10 +15,6 @@ import {
   supervisorCommandLine,
   supervisorEnvironment,
 } from "./escape";
-import type { InstanceModel } from "../model/instance";
-import type { ServiceModel } from "../model/service";
-import { assertValid } from "../rules";
-import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "../model/values";
 
 // templates/ sits at the package root, two levels up from constructs/render/ (source) and from
 // lib/render/ (the built package): found the same way in the repository and when installed.
@@ -44,6 +45,22 @@ function staticFile(name: string): string {
   }
   return text;
 }
+
+// The shell basics (names, messages, directories, the deploy lock) of the bundle and lib/jaws-lib.sh.
+hbs.registerPartial("common", staticFile("common.sh.hbs"));
+
+/** The files of the jawsctl package (templates/jawsctl/*.py), names relative to templates/. */
+let controlPackage: readonly string[] | undefined;
+function controlPackageFiles(): readonly string[] {
+  controlPackage ??= readdirSync(join(TEMPLATE_DIR, "jawsctl"))
+    .filter((n) => n.endsWith(".py"))
+    .sort()
+    .map((n) => `jawsctl/${n}`);
+  return controlPackage;
+}
+
+/** What supervisord imports of the package ([rpcinterface:jawsdeploy]): a change restarts it. */
+const SUPERVISORD_IMPORTS = ["jawsctl/__init__.py", "jawsctl/rpc_extension.py"];
 
 /** A file the deploy puts into the instance directory. */
 export interface RenderedFile {
@@ -219,7 +236,7 @@ function renderManifest(m: InstanceModel, secs: ReadonlyMap<string, string>, wra
     .join("");
   return {
     group: m.group.name,
-    instance: hash(instanceText + staticFile("jaws_supervisor_ext.py") + m.python.supervisorVersion),
+    instance: hash(instanceText + SUPERVISORD_IMPORTS.map(staticFile).join("") + m.python.supervisorVersion),
     programs: m.services.map((s) => ({
       name: s.name,
       processes: processNames(m, s),
@@ -256,6 +273,19 @@ function scriptContext(m: InstanceModel) {
     systemSitePackages: m.python.systemSitePackages,
     pipArgs: pipArgs(m),
     ensureCron: m.ensureCron,
+    ...layoutContext(m),
+  };
+}
+
+/** The host layout (host-layout.ts) for the scripts: control command, directories, file paths. */
+function layoutContext(m: InstanceModel) {
+  return {
+    ctl: controlCommand(m.dir).map(shellQuote).join(" "),
+    dirs: HOST_DIRECTORIES,
+    instanceDirMode: INSTANCE_DIR_MODE,
+    paths: Object.fromEntries(Object.entries(HOST_FILES).map(([k, p]) => [k, hostPath(m.dir, p)])),
+    // Installed before anything else: what the deploy itself runs.
+    tooling: [HOST_FILES.shellLib, ...controlPackageFiles().map((f) => `lib/${f}`), "bin/supervisorctl", "bin/ensure"],
   };
 }
 
@@ -276,8 +306,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     { path: "bin/supervisorctl", content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
     { path: "bin/ensure", content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
     { path: "lib/jaws-lib.sh", content: template("lib.sh.hbs")(ctx0), mode: "0600" },
-    { path: "lib/jawsctl.py", content: staticFile("jawsctl.py"), mode: "0600" },
-    { path: "lib/jaws_supervisor_ext.py", content: staticFile("jaws_supervisor_ext.py"), mode: "0600" },
+    ...controlPackageFiles().map((f) => ({ path: `lib/${f}`, content: staticFile(f), mode: "0600" })),
     { path: "state/programs.json", content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
   ];
   const deployId = hash(files.map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"));
@@ -289,6 +318,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
   const bundle = template("bundle.sh.hbs")({
     ...ctx,
     files: files.map((f) => ({ ...f, delimiter: heredocDelimiter(f.content) })),
+    stageDirs: [...new Set(files.map((f) => posix.dirname(f.path)).filter((d) => d !== "."))].sort(),
   });
   return {
     deployId,

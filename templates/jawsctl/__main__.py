@@ -1,0 +1,104 @@
+"""The command line of jawsctl (see the package docstring for how it runs on the host).
+
+  jawsctl --dir DIR ping | wait-up | shutdown | apply | status | pids
+  jawsctl --dir DIR secret --user USER [--conf CONF]
+  jawsctl --dir DIR rotate-key --user USER --conf CONF      (exit 3: needs a restart)
+  jawsctl --dir DIR check-config FILE --user USER
+  jawsctl --dir DIR reap --conf CONF
+  jawsctl --dir DIR plan OLD_MANIFEST NEW_MANIFEST          (shell assignments for eval)
+  jawsctl --dir DIR stop-programs | start-programs MANIFEST NAME... [--record FILE]
+  jawsctl --dir DIR health --manifest MANIFEST [--timeout S]
+"""
+
+import argparse
+import sys
+import xmlrpc.client
+
+from . import config, connection, credentials, health, manifest, processes, programs
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="jawsctl", description="Control of one supervisord instance deployed by jaws-deploy.")
+    p.add_argument("--dir", required=True, help="the instance directory")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("ping", help="exit 0 when supervisord answers with the instance's key")
+    w = sub.add_parser("wait-up", help="wait until supervisord is RUNNING")
+    w.add_argument("--timeout", type=float, default=30)
+    sd = sub.add_parser("shutdown", help="shut supervisord down and wait until it is gone")
+    sd.add_argument("--timeout", type=float, default=300)
+    c = sub.add_parser("check-config", help="check a config with supervisord's own parser")
+    c.add_argument("file")
+    c.add_argument("--user", required=True)
+    se = sub.add_parser("secret", help="make the key when missing; with --conf, the auth files for that config")
+    se.add_argument("--user", required=True)
+    se.add_argument("--conf")
+    rk = sub.add_parser("rotate-key", help="replace the key, in the running supervisord too")
+    rk.add_argument("--user", required=True)
+    rk.add_argument("--conf", required=True)
+    rp = sub.add_parser("reap", help="stop a supervisord of CONF nobody can reach and programs a dead one left")
+    rp.add_argument("--conf", required=True)
+    rp.add_argument("--timeout", type=float, default=300)
+    pl = sub.add_parser("plan", help="what changes from one manifest to another")
+    pl.add_argument("old")
+    pl.add_argument("new")
+    for name in ("stop-programs", "start-programs"):
+        sp = sub.add_parser(name, help=name.replace("-", " ") + " of a manifest")
+        sp.add_argument("manifest")
+        sp.add_argument("names", nargs="*")
+        sp.add_argument("--record", help="processes that were running (written by stop, read by start)")
+        sp.add_argument("--timeout", type=float, default=300)
+    sub.add_parser("apply", help="apply the config on disk in place")
+    sub.add_parser("status", help="every process, its state, pid and uptime")
+    sub.add_parser("pids", help='{"group:process": pid} as JSON')
+    h = sub.add_parser("health", help="the health gate: every autostart process of MANIFEST up")
+    h.add_argument("--manifest", required=True)
+    h.add_argument("--timeout", type=float, default=60)
+    return p
+
+
+def check_config(a):
+    # The auth file the new config needs (its endpoint may differ from the running one).
+    auth, _ = credentials.auth_texts(a.dir, a.user, a.file)
+    config.check_config(a.dir, a.file, auth)
+
+
+def plan(a):
+    print(manifest.plan_shell(manifest.plan(manifest.load(a.old), manifest.load(a.new))))
+
+
+def rotate_key(a):
+    sys.exit(credentials.rotate_key(a.dir, a.user, a.conf))
+
+
+COMMANDS = {
+    "ping": lambda a: connection.ping(a.dir),
+    "wait-up": lambda a: connection.wait_up(a.dir, a.timeout),
+    "shutdown": lambda a: connection.shutdown(a.dir, a.timeout),
+    "check-config": check_config,
+    "secret": lambda a: credentials.secret(a.dir, a.user, a.conf),
+    "rotate-key": rotate_key,
+    "reap": lambda a: processes.reap(a.dir, a.conf, a.timeout),
+    "plan": plan,
+    "stop-programs": lambda a: programs.stop_programs(
+        connection.proxy(a.dir), manifest.load(a.manifest), a.names, a.timeout, a.record
+    ),
+    "apply": lambda a: programs.apply(connection.proxy(a.dir)),
+    "start-programs": lambda a: programs.start_programs(connection.proxy(a.dir), manifest.load(a.manifest), a.names, a.record),
+    "status": lambda a: health.print_status(connection.info_by_name(connection.proxy(a.dir))),
+    "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
+    "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout),
+}
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
+    try:
+        COMMANDS[a.cmd](a)
+    except xmlrpc.client.Fault as e:
+        sys.exit("%s: supervisord refused: %s" % (a.cmd, e.faultString))
+    except (OSError, xmlrpc.client.ProtocolError) as e:
+        sys.exit("%s: cannot reach supervisord of %s: %s" % (a.cmd, a.dir, e))
+
+
+if __name__ == "__main__":
+    main()
