@@ -107,9 +107,11 @@ export class Project {
     return start("terraform", [`-chdir=${this.stackDir(role)}`, ...args, "-no-color"], { cwd: this.dir, env: this.env(extra) });
   }
 
-  private init(role: TestUserRole, extra: Record<string, string>): void {
+  /** `terraform init` of a synthesized stack, unless it was initialised with the same backend. */
+  init(role: TestUserRole, extra: Record<string, string> = {}): void {
     const backend = JSON.stringify(this.stackJson(role).terraform.backend);
-    if (this.initialised.get(role) === backend && fs.existsSync(path.join(this.stackDir(role), ".terraform"))) return;
+    // The remembered backend is gone when main.ts switched deployments (sites/backend-switch.ts).
+    if (this.initialised.get(role) === backend && fs.existsSync(path.join(this.stackDir(role), ".terraform", "terraform.tfstate"))) return;
     const r = run("terraform", [`-chdir=${this.stackDir(role)}`, "init", "-input=false", "-reconfigure", "-no-color"], {
       cwd: this.dir,
       env: this.env(extra),

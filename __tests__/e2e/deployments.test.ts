@@ -1,20 +1,22 @@
 /**
- * Issue 5, "Deployments and state": dev and prod of one site side by side on one host, each with
+ * Deployments and state: dev and prod of one site side by side on one host, each with
  * its own directories, group, ports and Terraform state. Deploying dev (a change, through the
  * cdktf CLI as CI runs it) never reads or writes prod's state and never touches prod's processes.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resetUserHome, type TestHostInfo } from "../host/test-host";
+import { pidsByProgram, supervisordPid } from "../../testkit/processes";
+import { Project } from "../../testkit/project";
+import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { ROLES } from "./support/model";
-import { fileHash, SiteProject, siteInstanceDir, sitePids, siteStack, siteSupervisordPid, timing } from "./support/site-project";
+import { fileHash, siteWithGreeting, timing } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
 const DEPLOYMENTS = ["dev", "prod"] as const;
-const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GREETING: "dev-only" } }) };
+const CHANGE = siteWithGreeting("dev-only");
 
 interface StateJson {
   // terraform_data keeps triggers_replace as a dynamic value: {value, type}.
@@ -34,15 +36,15 @@ const instanceDirInState = (file: string) => [
 function deploymentPids(deployment: string): Record<string, number | undefined> {
   const out: Record<string, number | undefined> = {};
   for (const role of ROLES) {
-    out[`${role} supervisord`] = siteSupervisordPid(role, deployment);
-    for (const [k, pid] of Object.entries(sitePids(role, deployment))) out[`${role} ${k}`] = pid;
+    out[`${role} supervisord`] = supervisordPid(role, deployment);
+    for (const [k, pid] of Object.entries(pidsByProgram(role, deployment))) out[`${role} ${k}`] = pid;
   }
   return out;
 }
 
 describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new SiteProject(host);
+  const project = new Project(host, { viaApp: true });
 
   beforeAll(() => {
     for (const role of ROLES) resetUserHome(host, role);
@@ -55,36 +57,36 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
   test("dev and prod: own directories, groups, ports, supervisords and state files", async () => {
     for (const d of DEPLOYMENTS) {
       const t0 = Date.now();
-      await project.deploy({ JAWS_DEPLOYMENT: d });
+      await project.deploy(siteBaseline(), { deployment: d });
       timing(`deployments: deploy ${d}`, Date.now() - t0);
       // The synthesized backend names the deployment's own state file, relative to the project.
       for (const role of ROLES) {
-        const backend = (project.stackJson(role).terraform as { backend: { local: { path: string } } }).backend.local;
-        expect(backend.path).toBe(`../../../state/${d}/terraform.${siteStack(role)}.tfstate`);
+        const backend = project.stackJson(role).terraform.backend.local;
+        expect(backend.path).toBe(`../../../state/${d}/terraform.${stackName(role)}.tfstate`);
       }
     }
     for (const d of DEPLOYMENTS) {
       for (const role of ROLES) {
-        const dir = siteInstanceDir(role, d);
+        const dir = instanceDir(role, d);
         const conf = fs.readFileSync(`${dir}/supervisord.conf`, "utf8");
         expect(conf).toContain(`[group:jaws-${d}]`);
         expect(conf).toContain(`identifier=supervisor-${role}-${d}`);
         expect(conf).not.toContain(d === "dev" ? "jaws-prod" : "jaws-dev");
         // Every process of the deployment is in its own group.
-        const pids = sitePids(role, d);
+        const pids = pidsByProgram(role, d);
         expect(Object.keys(pids).length).toBeGreaterThan(0);
         for (const k of Object.keys(pids)) expect(k.startsWith(`jaws-${d}:`), k).toBe(true);
         // The state of each deployment records its own instance directory.
         expect(instanceDirInState(project.stateFile(role, d))).toEqual([dir]);
       }
       // jtm's control endpoint: the port table (64111 dev, 64113 prod), on 127.0.0.1.
-      const jtmConf = fs.readFileSync(`${siteInstanceDir("jtm", d)}/supervisord.conf`, "utf8");
+      const jtmConf = fs.readFileSync(`${instanceDir("jtm", d)}/supervisord.conf`, "utf8");
       expect(jtmConf).toContain(`port=127.0.0.1:${d === "dev" ? 64111 : 64113}`);
     }
     // Two supervisords per user, one per deployment.
     for (const role of ROLES) {
-      const dev = siteSupervisordPid(role, "dev");
-      const prod = siteSupervisordPid(role, "prod");
+      const dev = supervisordPid(role, "dev");
+      const prod = supervisordPid(role, "prod");
       expect(dev).toBeGreaterThan(1);
       expect(prod).toBeGreaterThan(1);
       expect(dev).not.toBe(prod);
@@ -121,9 +123,9 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
     const poison = "not a Terraform state: deploying dev must neither read nor write this file\n";
     for (const f of prodFiles) fs.writeFileSync(f, poison);
     const poisonHash = fileHash(prodFiles[0]);
-    let r: ReturnType<SiteProject["cdktf"]>;
+    let r: ReturnType<Project["cdktf"]>;
     try {
-      r = project.cdktf(["deploy", siteStack("jaws"), siteStack("jtm"), "--auto-approve"], { JAWS_DEPLOYMENT: "dev", ...CHANGE });
+      r = project.cdktf(CHANGE, ["deploy", stackName("jaws"), stackName("jtm"), "--auto-approve"], { JAWS_DEPLOYMENT: "dev" });
     } finally {
       for (const f of prodFiles) expect(fileHash(f), `${f} during the dev deploy`).toBe(poisonHash);
       for (const [i, f] of prodFiles.entries()) fs.writeFileSync(f, prodState[i]);
@@ -145,10 +147,9 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
     expect(restarted).toEqual(["jaws jaws-dev:jaws-greeter"]);
 
     // And prod, planned from its own state, still has nothing to do.
-    project.synth({ JAWS_DEPLOYMENT: "prod" });
+    project.synth(siteBaseline(), "prod");
     for (const role of ROLES) {
-      project.init(role, { JAWS_DEPLOYMENT: "prod" });
-      const plan = project.terraform(role, ["plan", "-input=false", "-detailed-exitcode"], { JAWS_DEPLOYMENT: "prod" });
+      const plan = project.plan(role, { JAWS_DEPLOYMENT: "prod" });
       expect(plan.code, plan.output).toBe(0);
     }
   });

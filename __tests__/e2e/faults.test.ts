@@ -1,5 +1,5 @@
 /**
- * Issue 4, faults on the test host: a deploy interrupted half-way (SSH session killed, deploy
+ * Faults on the test host: a deploy interrupted half-way (SSH session killed, deploy
  * process killed), a config the host's supervisord parser rejects, a health gate failure with
  * automatic rollback, two deploys of one instance at once, stale pidfile and socket after a crash
  * of supervisord, a host without the configured Python or where pip cannot install. Each ends with
@@ -9,26 +9,38 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { afterAll, describe, expect, test } from "vitest";
 import type { JawsServiceOptions } from "../../constructs";
-import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../host/test-host";
-import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
-import { killAll, LiveApply, listFiles, processesLike, procScan, spinUntil, userPidTable, withOptions } from "./support/live";
-import { baseline, crasher, GROUP, instanceDir, type ModelVariant, shellLoop } from "./support/model";
+import type { Running } from "../../testkit/commands";
 import {
-  E2eProject,
-  hostFile,
-  pidsOf,
+  instanceState,
   processesMatching,
   processOwner,
-  processStates,
+  procScan,
   restartedBetween,
   type Snapshot,
   snapshot,
+  userPidTable,
+} from "../../testkit/processes";
+import { Project } from "../../testkit/project";
+import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
+import { baseline, GROUP, instanceDir, shellLoop, type Variant } from "../../testkit/test-site";
+import { useTestHost } from "../host/use-test-host";
+import {
+  crasher,
+  expectBaselineUp,
+  expectEachOnce,
+  Fixture,
+  hostFile,
+  killAll,
+  listFiles,
+  pidsOf,
+  spinUntil,
+  variantWith,
   waitFor,
-  waitUntil,
-} from "./support/project";
+} from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
+
+const APPLY = ["apply", "-auto-approve", "-input=false"];
 
 /** A loop that takes `secs` to stop (its TERM trap sleeps): a deploy spends seconds in its stop phase. */
 const slowStop = (marker: string, secs = 4): JawsServiceOptions => ({
@@ -40,17 +52,17 @@ const slowStop = (marker: string, secs = 4): JawsServiceOptions => ({
 describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
   const fx = new Fixture(host);
-  const others: E2eProject[] = [];
+  const others: Project[] = [];
   afterAll(() => {
     // Other projects' state knows the instances too: never destroy through them, just drop them.
     for (const p of others) p.remove();
     fx.cleanup();
   });
-  const dirOf = (role: TestUserRole) => instanceDir(host, role);
+  const dirOf = (role: TestUserRole) => instanceDir(role);
   const leftovers = (role: TestUserRole) =>
     listFiles(dirOf(role)).filter((f) => /\.new\.\d+$|\.tmp\.\d+$|\/\.deploy\/in-progress$|\/secret\/key\.new$/.test(f));
   /** What a converged instance looks like: what the model says, nothing half-done left. */
-  const expectConverged = (s: Snapshot, role: TestUserRole, variant: ModelVariant) => {
+  const expectConverged = (s: Snapshot, role: TestUserRole, variant: Variant) => {
     const states = Object.fromEntries(Object.entries(s.processes).filter(([k]) => k.startsWith(`${role} `)));
     expect(Object.keys(states).sort()).toEqual(
       Object.keys(variant[role].services)
@@ -65,12 +77,12 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     expect(fx.project.plan(role).code, "terraform plan after convergence").toBe(0);
   };
 
-  describe("F1. a deploy interrupted half-way: the next deploy converges", () => {
-    const stopPhase = async (run: LiveApply) => {
+  describe("a deploy interrupted half-way: the next deploy converges", () => {
+    const stopPhase = async (run: Running) => {
       await run.waitForLine(/stopping changed or removed programs: ticker/, 120_000);
       // The old ticker got its TERM (its trap sleeps 4 s): the deploy waits inside `jawsctl stop-programs`.
-      await waitUntil("the old ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 4"), 10_000);
-      expect(processesLike(/jawsctl\.py .*stop-programs/).length).toBeGreaterThan(0);
+      await waitFor("the old ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 4"), 10_000);
+      expect(procScan((argv) => /jawsctl\.py .*stop-programs/.test(argv.join(" "))).length).toBeGreaterThan(0);
     };
     const a = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-a")));
     const b = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-b")));
@@ -86,28 +98,28 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       test(c.name, async () => {
         await fx.atBaseline();
         await fx.project.deploy(a);
-        const before = snapshot(host);
+        const before = snapshot();
         fx.project.synth(b);
-        const run = new LiveApply(fx.project, "jaws");
+        const run = fx.project.startTerraform("jaws", APPLY);
         await stopPhase(run);
         if (c.at === "apply") {
           // Polled tightly: `jawsctl apply` lives a few hundred milliseconds.
           const seen = await spinUntil(
             () =>
-              procScan(host.users.jaws.uid, (argv) => argv.some((x) => x.endsWith("/jawsctl.py")) && argv.at(-1) === "apply").length > 0,
+              procScan((argv) => argv.some((x) => x.endsWith("/jawsctl.py")) && argv.at(-1) === "apply", host.users.jaws.uid).length > 0,
             15_000,
           );
           expect(seen, "jawsctl apply seen").toBe(true);
         }
         const t0 = Date.now();
         if (c.kill === "ssh") {
-          const sessions = processesLike(new RegExp(`^sshd: ${host.users.jaws.name}\\b`));
+          const sessions = procScan((argv) => new RegExp(`^sshd: ${host.users.jaws.name}\\b`).test(argv.join(" ")));
           expect(sessions.length).toBeGreaterThan(0);
           killAll(sessions.map((p) => p.pid));
         } else {
-          const deploy = procScan(host.users.jaws.uid, (argv) => argv.some((x) => x.endsWith("/bin/deploy") || x.endsWith("/jawsctl.py")));
+          const deploy = procScan((argv) => argv.some((x) => x.endsWith("/bin/deploy") || x.endsWith("/jawsctl.py")), host.users.jaws.uid);
           expect(deploy.length).toBeGreaterThan(0);
-          killAll(deploy);
+          killAll(deploy.map((p) => p.pid));
         }
         const r = await run.done;
         console.info(`interrupted apply ended ${Date.now() - t0} ms after the kill (exit ${r.code})`);
@@ -118,22 +130,22 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
           userProcesses(host.users.jaws.name).every((p) => !/bin\/deploy|jawsctl\.py/.test(p.cmd)),
         );
         expect(fs.existsSync(`${dirOf("jaws")}/.deploy/in-progress`)).toBe(true);
-        expect(processesMatching(host, "jaws", "jaws-slow-b")).toEqual([]);
-        const mid = processStates(host, "jaws")[`${GROUP}:ticker`]?.state;
+        expect(processesMatching("jaws", "jaws-slow-b")).toEqual([]);
+        const mid = instanceState("jaws").processes[`${GROUP}:ticker`]?.state;
         console.info(
-          `ticker after the interruption: ${mid}; new wrapper installed: ${hostFile(host, "jaws", "bin/ticker.sh").includes("jaws-slow-b")}`,
+          `ticker after the interruption: ${mid}; new wrapper installed: ${hostFile("jaws", "bin/ticker.sh").includes("jaws-slow-b")}`,
         );
         expect(mid).not.toBe("RUNNING");
-        if (c.at === "apply") expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
+        if (c.at === "apply") expect(hostFile("jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
 
         const t1 = Date.now();
-        const [next] = await fx.project.deploy(b, ["jaws"]);
+        const [next] = await fx.project.deploy(b, { roles: ["jaws"] });
         console.info(`converging deploy: ${Date.now() - t1} ms`);
-        const after = snapshot(host);
+        const after = snapshot();
         expectConverged(after, "jaws", b);
-        expectEachOnce(host, "jaws", ["jaws-slow-b ", "GREETING"]);
-        expect(processesMatching(host, "jaws", "jaws-slow-a")).toEqual([]);
-        expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
+        expectEachOnce("jaws", ["jaws-slow-b ", "GREETING"]);
+        expect(processesMatching("jaws", "jaws-slow-a")).toEqual([]);
+        expect(hostFile("jaws", "bin/ticker.sh")).toContain("jaws-slow-b");
         // The jtm instance never noticed.
         expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
         expect(next.output).toMatch(/the last deploy did not finish \(deploy [0-9a-f]{16}, started/);
@@ -142,26 +154,26 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     }
   });
 
-  test("F1d. a program still stopping (stopped by hand) when a deploy restarts it: the deploy waits for it, then starts the new version", async () => {
+  test("a program still stopping (stopped by hand) when a deploy restarts it: the deploy waits for it, then starts the new version", async () => {
     await fx.atBaseline();
     const dir = dirOf("jaws");
     await fx.project.deploy(variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-c", 10))));
     const stop = runAsUser("jaws", `nohup ${dir}/bin/supervisorctl stop ${GROUP}:ticker >/dev/null 2>&1 &`);
     expect(stop.code).toBe(0);
-    await waitUntil("the ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 10"), 10_000);
+    await waitFor("the ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 10"), 10_000);
     const t0 = Date.now();
     const d = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-d")));
-    const [r] = await fx.project.deploy(d, ["jaws"]);
+    const [r] = await fx.project.deploy(d, { roles: ["jaws"] });
     console.info(`deploy over a stopping program: ${Date.now() - t0} ms`);
     expect(r.output).toMatch(/stopping changed or removed programs: ticker/);
     expect(r.output).not.toMatch(/stopped jaws-dev:ticker/); // it was not RUNNING: nothing to stop, only to wait for
-    expectConverged(snapshot(host), "jaws", d);
-    expectEachOnce(host, "jaws", ["jaws-slow-d "]);
-    expect(processesMatching(host, "jaws", "jaws-slow-c")).toEqual([]);
+    expectConverged(snapshot(), "jaws", d);
+    expectEachOnce("jaws", ["jaws-slow-d "]);
+    expect(processesMatching("jaws", "jaws-slow-c")).toEqual([]);
   });
 
-  describe("F2. a config that the host's supervisord parser rejects is never installed nor loaded", () => {
-    const cases: [string, (v: ModelVariant) => void, RegExp][] = [
+  describe("a config that the host's supervisord parser rejects is never installed nor loaded", () => {
+    const cases: [string, (v: Variant) => void, RegExp][] = [
       [
         "a program directory missing on the host",
         (v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, directory: "/nonexistent/jaws-workdir" }),
@@ -176,15 +188,15 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     for (const [what, change, message] of cases) {
       test(what, async () => {
         const before = await fx.atBaseline();
-        const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f));
+        const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile("jaws", f));
         fx.project.synth(variantWith(change));
         const r = fx.project.apply("jaws");
         expect(r.code).not.toBe(0);
         expect(r.output).toMatch(/checking the new config with supervisord's own parser/);
         expect(r.output).toMatch(message);
         expect(r.output).not.toMatch(/stopping|applying the new program config|plan:/);
-        expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f))).toEqual(files);
-        const after = snapshot(host);
+        expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile("jaws", f))).toEqual(files);
+        const after = snapshot();
         expect(pidsOf(after)).toEqual(pidsOf(before));
         expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
         expect(leftovers("jaws")).toEqual([]);
@@ -192,10 +204,10 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     }
   });
 
-  describe("F3. health gate failure: automatic rollback, then a clear failure", () => {
+  describe("health gate failure: automatic rollback, then a clear failure", () => {
     test("a changed program that crashes: its old version runs again, every other PID is kept", async () => {
       const before = await fx.atBaseline();
-      const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f));
+      const files = ["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile("jaws", f));
       fx.project.synth(variantWith((v) => (v.jaws.services.ticker = crasher())));
       const r = fx.project.apply("jaws");
       expect(r.code).not.toBe(0);
@@ -205,18 +217,18 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(r.output).toMatch(/previous config restored and healthy/);
       expect(r.output).toMatch(/ERROR: deploy [0-9a-f]{16} failed its health gate \(see above\); the host runs the previous config/);
 
-      const after = snapshot(host);
+      const after = snapshot();
       const diff = restartedBetween(before, after);
       expect(diff).toEqual({ restarted: [`jaws ${GROUP}:ticker`], added: [], removed: [], supervisordRestarted: [] });
       expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-      expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
-      expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile(host, "jaws", f))).toEqual(files);
+      expectEachOnce("jaws", ["jaws-tick ", "GREETING"]);
+      expect(["supervisord.conf", "state/programs.json", "bin/ticker.sh"].map((f) => hostFile("jaws", f))).toEqual(files);
       expect(leftovers("jaws")).toEqual([]);
     });
 
     test("an instance-level change with a crashing program: supervisord restarted with the previous config", async () => {
       const before = await fx.atBaseline();
-      const conf = hostFile(host, "jaws", "supervisord.conf");
+      const conf = hostFile("jaws", "supervisord.conf");
       fx.project.synth(
         variantWith((v) => {
           v.jaws.options = { loglevel: "debug" };
@@ -228,33 +240,33 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(r.output).toMatch(/health gate failed: jaws-dev:ticker did not start/);
       expect(r.output).toMatch(/rolling back to the previous config[\s\S]*supervisord settings changed: controlled restart/);
       expect(r.output).toMatch(/previous config restored and healthy/);
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
       expect(after.supervisord.jaws).not.toBe(before.supervisord.jaws);
-      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(conf);
+      expect(hostFile("jaws", "supervisord.conf")).toBe(conf);
       expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
       expect(leftovers("jaws")).toEqual([]);
     });
   });
 
-  describe("F4. two deploys of one instance at once (two projects, two states)", () => {
-    const slowStart = (marker: string) => (v: ModelVariant) => {
+  describe("two deploys of one instance at once (two projects, two states)", () => {
+    const slowStart = (marker: string) => (v: Variant) => {
       v.jaws.services.ticker = { command: shellLoop(marker), startsecs: 6 };
     };
 
     test("the second waits for the host lock, then proceeds; they never interleave", async () => {
       await fx.atBaseline();
-      const p2 = new E2eProject(host);
+      const p2 = new Project(host);
       others.push(p2);
       const v1 = variantWith(slowStart("jaws-p1"));
       const v2 = variantWith(slowStart("jaws-p2"));
       fx.project.synth(v1);
       p2.synth(v2);
-      expect(p2.terraform("jaws", "init", "-input=false").code).toBe(0);
+      p2.init("jaws");
 
-      const first = new LiveApply(fx.project, "jaws");
+      const first = fx.project.startTerraform("jaws", APPLY);
       await first.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
-      const second = new LiveApply(p2, "jaws");
+      const second = p2.startTerraform("jaws", APPLY);
       const [r1, r2] = await Promise.all([first.done, second.done]);
       expect(r1.code, r1.output).toBe(0);
       expect(r2.code, r2.output).toBe(0);
@@ -268,27 +280,27 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(secondWaits).toBeLessThan(firstDone);
       expect(secondWorks).toBeGreaterThanOrEqual(firstDone);
       // The last one wins, whole: its program runs once, nothing of the first is left.
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
-      expectEachOnce(host, "jaws", ["jaws-p2 "]);
-      expect(processesMatching(host, "jaws", "jaws-p1")).toEqual([]);
-      expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p2");
+      expectEachOnce("jaws", ["jaws-p2 "]);
+      expect(processesMatching("jaws", "jaws-p1")).toEqual([]);
+      expect(hostFile("jaws", "bin/ticker.sh")).toContain("jaws-p2");
       expect(leftovers("jaws")).toEqual([]);
     });
 
     test("with lockTimeoutSeconds 1 the second gives up clearly and changes nothing; run again later, it proceeds", async () => {
       await fx.atBaseline();
-      const p2 = new E2eProject(host);
+      const p2 = new Project(host);
       others.push(p2);
-      const v3 = withOptions(variantWith(slowStart("jaws-p3")), "jaws", { lockTimeoutSeconds: 1 });
+      const v3 = variantWith((v) => (v.jaws.options = { lockTimeoutSeconds: 1 }), variantWith(slowStart("jaws-p3")));
       const v4 = variantWith(slowStart("jaws-p4"));
       p2.synth(v4);
+      p2.init("jaws");
       fx.project.synth(v3);
-      expect(p2.terraform("jaws", "init", "-input=false").code).toBe(0);
 
-      const holder = new LiveApply(p2, "jaws");
+      const holder = p2.startTerraform("jaws", APPLY);
       await holder.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
-      const impatient = new LiveApply(fx.project, "jaws");
+      const impatient = fx.project.startTerraform("jaws", APPLY);
       const r3 = await impatient.done;
       expect(r3.code).not.toBe(0);
       expect(r3.output).toMatch(/another deploy of this instance is running; waiting up to 1s for its lock/);
@@ -298,19 +310,19 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(r3.output).not.toMatch(/checking the new config/);
       const r4 = await holder.done;
       expect(r4.code, r4.output).toBe(0);
-      expectEachOnce(host, "jaws", ["jaws-p4 "]);
-      expect(hostFile(host, "jaws", "bin/ticker.sh")).toContain("jaws-p4");
+      expectEachOnce("jaws", ["jaws-p4 "]);
+      expect(hostFile("jaws", "bin/ticker.sh")).toContain("jaws-p4");
 
       // Nothing holds the lock now: the same apply proceeds.
       const again = fx.project.apply("jaws");
       expect(again.code, again.output).toBe(0);
       expect(again.output).not.toMatch(/another deploy of this instance is running/);
-      expectEachOnce(host, "jaws", ["jaws-p3 "]);
-      expect(processesMatching(host, "jaws", "jaws-p4")).toEqual([]);
+      expectEachOnce("jaws", ["jaws-p3 "]);
+      expect(processesMatching("jaws", "jaws-p4")).toEqual([]);
     });
   });
 
-  test("F5. supervisord crashed (SIGKILL): stale pidfile and socket; the next deploy starts cleanly", async () => {
+  test("supervisord crashed (SIGKILL): stale pidfile and socket; the next deploy starts cleanly", async () => {
     const before = await fx.atBaseline();
     // jaws: supervisord alone killed, its programs left running. jtm: everything killed, and its
     // pidfile pointing at a live process that is not supervisord (a recycled pid).
@@ -331,14 +343,17 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(refused, `${role} socket is stale`).toBe("ECONNREFUSED");
     }
 
-    const forced = withOptions(withOptions(baseline(), "jaws", { redeployToken: "f5" }), "jtm", { redeployToken: "f5" });
+    const forced = variantWith((v) => {
+      v.jaws.options = { redeployToken: "crash" };
+      v.jtm.options = { redeployToken: "crash" };
+    });
     const [rj, rt] = await fx.project.deploy(forced);
     expect(rj.output).toMatch(/stopping programs left running by a dead supervisord/);
     for (const r of [rj, rt]) {
       expect(r.output).toMatch(/starting supervisord/);
       expect(r.output).not.toMatch(/already listening|Another program|ERROR/);
     }
-    const after = snapshot(host);
+    const after = snapshot();
     expectBaselineUp(after);
     for (const role of ["jaws", "jtm"] as const) {
       const dir = dirOf(role);
@@ -346,48 +361,47 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(after.supervisord[role]).not.toBe(before.supervisord[role]);
       expect(fs.readFileSync(`${dir}/log/supervisord.start.log`, "utf8")).not.toMatch(/Error|already listening/i);
     }
-    expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
-    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce("jaws", ["jaws-tick ", "GREETING"]);
+    expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
   });
 
-  describe("F6. the host cannot bootstrap: a clear error naming the cause, the running instance untouched", () => {
+  describe("the host cannot bootstrap: a clear error naming the cause, the running instance untouched", () => {
     test("pythonCommand missing on the host, the venv gone", async () => {
       await fx.atBaseline();
       const dir = dirOf("jaws");
       // Maintenance wiped the venv under the running supervisord (it keeps running).
       fs.rmSync(`${dir}/venv`, { force: true });
       fs.rmSync(`${dir}/venv-4.2.5`, { recursive: true, force: true });
-      const pids = userPidTable(host, "jaws");
-      const conf = hostFile(host, "jaws", "supervisord.conf");
+      const pids = userPidTable("jaws");
+      const conf = hostFile("jaws", "supervisord.conf");
       fx.project.synth(
-        withOptions(
-          variantWith((v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-nopython") })),
-          "jaws",
-          { pythonCommand: "/opt/jaws-missing/bin/python3" },
-        ),
+        variantWith((v) => {
+          v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-nopython") };
+          v.jaws.options = { pythonCommand: "/opt/jaws-missing/bin/python3" };
+        }),
       );
       const r = fx.project.apply("jaws");
       expect(r.code).not.toBe(0);
       expect(r.output).toMatch(
         /ERROR: bootstrap: \/opt\/jaws-missing\/bin\/python3 not found on \S+ \(PATH=[^)]*\); set pythonCommand or shellPreamble; the running instance \(if any\) is untouched/,
       );
-      expect(userPidTable(host, "jaws")).toEqual(pids);
-      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(conf);
+      expect(userPidTable("jaws")).toEqual(pids);
+      expect(hostFile("jaws", "supervisord.conf")).toBe(conf);
       expect(fs.existsSync(`${dir}/venv-4.2.5`)).toBe(false);
 
       // The fixed model bootstraps again; the instance keeps running through it all.
-      const [back] = await fx.project.deploy(baseline(), ["jaws"]);
+      const [back] = await fx.project.deploy(baseline(), { roles: ["jaws"] });
       expect(back.output).toMatch(/bootstrap: creating venv/);
       expect(back.output).toMatch(/programs unchanged/);
-      expect(userPidTable(host, "jaws")).toEqual(pids);
-      expectBaselineUp(snapshot(host));
+      expect(userPidTable("jaws")).toEqual(pids);
+      expectBaselineUp(snapshot());
     });
 
     test("pip cannot install the pinned supervisor (no index, no find-links)", async () => {
       const before = await fx.atBaseline();
       const dir = dirOf("jaws");
-      const pids = userPidTable(host, "jaws");
-      fx.project.synth(withOptions(baseline(), "jaws", { supervisorVersion: "4.2.4" }));
+      const pids = userPidTable("jaws");
+      fx.project.synth(variantWith((v) => (v.jaws.options = { supervisorVersion: "4.2.4" })));
       const t0 = Date.now();
       const r = fx.project.apply("jaws");
       console.info(`failed bootstrap (ensurepip + pip): ${Date.now() - t0} ms`);
@@ -396,13 +410,13 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       expect(r.output).toMatch(
         /ERROR: bootstrap: pip could not install supervisor==4\.2\.4 \(pip options: --no-index\); check pipIndexUrl, pipFindLinks, pipNoIndex and supervisorVersion; the running instance \(if any\) is untouched/,
       );
-      expect(userPidTable(host, "jaws")).toEqual(pids);
+      expect(userPidTable("jaws")).toEqual(pids);
       expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
       expect(fs.existsSync(`${dir}/venv-4.2.4`)).toBe(false);
-      const after = snapshot(host);
+      const after = snapshot();
       expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
-      await fx.project.deploy(baseline(), ["jaws"]);
-      expect(pidsOf(snapshot(host))).toEqual(pidsOf(before));
+      await fx.project.deploy(baseline(), { roles: ["jaws"] });
+      expect(pidsOf(snapshot())).toEqual(pidsOf(before));
     });
   });
 });

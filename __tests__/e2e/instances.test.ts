@@ -1,14 +1,14 @@
 /**
- * Issue 3, behaviours 9 and 8: two instances under two users, each stack deployed on its own
+ * Two instances under two users, each stack deployed on its own
  * (through the cdktf CLI, the way CI runs it), and destroy.
  */
 import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
-import { countSshSessions, runAsUser, sshLogOffset, type TestHostInfo, userProcesses } from "../host/test-host";
+import { environ, processOwner, restartedBetween, snapshot } from "../../testkit/processes";
+import { countSshSessions, ROLES, runAsUser, sshLogOffset, type TestHostInfo, userProcesses } from "../../testkit/test-host";
+import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { environ, expectBaselineUp, Fixture, variantWith } from "./support/fixture";
-import { baseline, crasher, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
-import { hostFile, processOwner, restartedBetween, snapshot, waitFor } from "./support/project";
+import { crasher, expectBaselineUp, Fixture, hostFile, variantWith, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -17,13 +17,13 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
   const fx = new Fixture(host);
   afterAll(() => fx.cleanup());
 
-  test("9a. each instance runs as its own user, with its own socket and key; neither user can reach the other's supervisord", async () => {
+  test("each instance runs as its own user, with its own socket and key; neither user can reach the other's supervisord", async () => {
     const s = await fx.atBaseline();
     const keys = new Set<string>();
     for (const role of ROLES) {
       const user = host.users[role];
       const other = role === "jaws" ? "jtm" : "jaws";
-      const dir = instanceDir(host, role);
+      const dir = instanceDir(role);
       expect(processOwner(s.supervisord[role] as number)).toBe(user.uid);
       for (const [k, p] of Object.entries(s.processes)) {
         if (k.startsWith(`${role} `) && p.pid) {
@@ -35,18 +35,18 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
       const sock = fs.statSync(`${dir}/run/supervisor.sock`);
       expect([sock.uid, (sock.mode & 0o777).toString(8)]).toEqual([user.uid, "700"]);
       expect((fs.statSync(dir).mode & 0o777).toString(8)).toBe("700");
-      keys.add(hostFile(host, role, "secret/key"));
+      keys.add(hostFile(role, "secret/key"));
 
       // The other user cannot even reach the socket or read the key.
       const probe = runAsUser(other, `${dir}/bin/supervisorctl status; cat ${dir}/secret/key`);
       expect(probe.code).not.toBe(0);
       expect(probe.stdout + probe.stderr).toMatch(/Permission denied/);
-      expect(probe.stdout).not.toContain(hostFile(host, role, "secret/key").trim());
+      expect(probe.stdout).not.toContain(hostFile(role, "secret/key").trim());
     }
     expect(keys.size).toBe(2);
   });
 
-  test("9b. cdktf deploy jaws-test (the CI way) changes the jaws instance only: no ssh login as the jtm user, jtm PIDs kept", async () => {
+  test("cdktf deploy jaws-testhost (the CI way) changes the jaws instance only: no ssh login as the jtm user, jtm PIDs kept", async () => {
     const before = await fx.atBaseline();
     const sshStart = sshLogOffset(host);
     const variant = variantWith((v) => {
@@ -54,32 +54,32 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
       // The jtm side of the model changes too, but its stack is not deployed.
       v.jtm.services.worker = { ...v.jtm.services.worker, command: shellLoop("jtm-not-deployed") };
     });
-    const r = fx.project.cdktf(variant, "deploy", "jaws-test", "--auto-approve");
-    console.info(`cdktf deploy jaws-test took ${r.ms} ms`);
+    const r = fx.project.cdktf(variant, ["deploy", "jaws-testhost", "--auto-approve"]);
+    console.info(`cdktf deploy jaws-testhost took ${r.ms} ms`);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/deploy [0-9a-f]{16} done/);
     const sessions = countSshSessions(host, sshStart);
     expect(sessions.byUser[host.users.jtm.name]).toBeUndefined();
     expect(sessions.byUser[host.users.jaws.name]).toBe(1);
-    const after = snapshot(host);
+    const after = snapshot();
     expect(restartedBetween(before, after)).toEqual({
       restarted: [`jaws ${GROUP}:ticker`],
       added: [],
       removed: [],
       supervisordRestarted: [],
     });
-    expect(hostFile(host, "jtm", "supervisord.conf")).not.toContain("jtm-not-deployed");
-    expect(fs.readFileSync(`${instanceDir(host, "jtm")}/bin/worker.sh`, "utf8")).not.toContain("jtm-not-deployed");
+    expect(hostFile("jtm", "supervisord.conf")).not.toContain("jtm-not-deployed");
+    expect(fs.readFileSync(`${instanceDir("jtm")}/bin/worker.sh`, "utf8")).not.toContain("jtm-not-deployed");
     // The jtm stack now has a pending change; the jaws stack none.
     fx.project.synth(variant);
     expect(fx.project.plan("jaws").code).toBe(0);
     expect(fx.project.plan("jtm").code).toBe(2);
   });
 
-  test("8a. destroy (cdktf destroy jaws-test, terraform destroy jtm-test) stops every program and supervisord: no process of either user is left", async () => {
+  test("destroy (cdktf destroy jaws-testhost, terraform destroy jtm-testhost) stops every program and supervisord: no process of either user is left", async () => {
     const before = await fx.atBaseline();
-    const d1 = fx.project.cdktf(baseline(), "destroy", "jaws-test", "--auto-approve");
-    console.info(`cdktf destroy jaws-test took ${d1.ms} ms`);
+    const d1 = fx.project.cdktf(baseline(), ["destroy", "jaws-testhost", "--auto-approve"]);
+    console.info(`cdktf destroy jaws-testhost took ${d1.ms} ms`);
     expect(d1.code, d1.output).toBe(0);
     expect(d1.output).toMatch(/destroy: stopping every program and shutting supervisord down/);
     const d2 = fx.project.destroy("jtm");
@@ -91,19 +91,19 @@ describe.skipIf(!info)(`two instances, destroy (${skipReason ?? "real host"})`, 
         throw new Error(`processes of ${name} left: ${JSON.stringify(userProcesses(name))}`);
       });
       expect(processOwner(before.supervisord[role] as number)).toBeUndefined();
-      expect(fs.existsSync(`${instanceDir(host, role)}/state/deploy-id`)).toBe(false);
+      expect(fs.existsSync(`${instanceDir(role)}/state/deploy-id`)).toBe(false);
       // The files stay (logs for the post-mortem); the next deploy starts from them.
-      expect(fs.existsSync(`${instanceDir(host, role)}/supervisord.conf`)).toBe(true);
+      expect(fs.existsSync(`${instanceDir(role)}/supervisord.conf`)).toBe(true);
     }
     // Deploying again brings everything back.
     await fx.project.deploy(baseline());
-    expectBaselineUp(snapshot(host));
+    expectBaselineUp(snapshot());
   });
 
   // A failed deploy leaves the deploy resource tainted, and Terraform runs no destroy provisioner of
   // a tainted object (hashicorp/terraform#13395, #31266): the stop lives on the instance resource,
   // which deploys never taint or replace.
-  test("8b. destroy right after a failed deploy (tainted resource) still stops everything", async () => {
+  test("destroy right after a failed deploy (tainted resource) still stops everything", async () => {
     await fx.atBaseline();
     fx.project.synth(variantWith((v) => (v.jaws.services.crasher = crasher())));
     const failed = fx.project.apply("jaws");

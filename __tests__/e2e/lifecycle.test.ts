@@ -1,29 +1,36 @@
 /**
- * Issue 3, behaviours 1-6: cold deploy, no-op deploy, one service changed, service added/removed,
+ * Cold deploy, no-op deploy, one service changed, service added/removed,
  * instance-level change, health gate. Real Terraform over real SSH to the local test host, real
  * supervisord under the two test users.
  *
- * Each test starts from the baseline model deployed (`atBaseline`): a no-op when the previous
- * test left it so, a fresh deploy from nothing when the host is not in that state.
+ * Each test starts from the baseline deployed (`atBaseline`): a no-op when the previous test left
+ * it so, a deploy of the difference otherwise.
  */
 import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
-import { countSshSessions, runAsUser, sshLogOffset, type TestHostInfo } from "../host/test-host";
-import { useTestHost } from "../host/use-test-host";
-import { environ, expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
-import { baseline, crasher, GROUP, instanceDir, oneShot, ROLES, shellLoop } from "./support/model";
 import {
-  freeStablePort,
-  hostFile,
-  pidsOf,
+  environ,
+  instanceState,
   processesMatching,
   processOwner,
-  processStates,
   restartedBetween,
   type Snapshot,
   snapshot,
+} from "../../testkit/processes";
+import { countSshSessions, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
+import { baseline, GROUP, instanceDir, oneShot, shellLoop } from "../../testkit/test-site";
+import { useTestHost } from "../host/use-test-host";
+import {
+  crasher,
+  expectBaselineUp,
+  expectEachOnce,
+  Fixture,
+  freeStablePort,
+  hostFile,
+  pidsOf,
+  variantWith,
   waitFor,
-} from "./support/project";
+} from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -33,18 +40,18 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
   const atBaseline = () => fx.atBaseline();
   afterAll(() => fx.cleanup());
 
-  test("1. cold deploy of both instances from nothing: venv, files, supervisord as its user, programs up, one-shot exited 0", async () => {
+  test("cold deploy of both instances from nothing: venv, files, supervisord as its user, programs up, one-shot exited 0", async () => {
     fx.fromNothing();
     const results = await fx.project.deploy(baseline());
     for (const r of results) {
       expect(r.output).toMatch(/bootstrap: creating venv/);
       expect(r.output).toMatch(/Apply complete! Resources: 2 added, 0 changed, 0 destroyed/);
     }
-    const s = snapshot(host);
+    const s = snapshot();
     expectBaselineUp(s);
     for (const role of ROLES) {
       const user = host.users[role];
-      const dir = instanceDir(host, role);
+      const dir = instanceDir(role);
       // supervisord and every program run as the instance's own user.
       const sd = s.supervisord[role];
       expect(sd, `supervisord of ${role}`).toBeGreaterThan(1);
@@ -55,7 +62,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       expect(v.stdout.trim()).toBe("4.2.5");
       expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
       // Config and wrappers uploaded; the key made on the host, private.
-      expect(hostFile(host, role, "supervisord.conf")).toContain(`[group:${GROUP}]`);
+      expect(hostFile(role, "supervisord.conf")).toContain(`[group:${GROUP}]`);
       for (const f of ["secret/key", "secret/auth.conf", "secret/supervisorctl.conf", "supervisord.conf"]) {
         expect((fs.statSync(`${dir}/${f}`).mode & 0o777).toString(8), f).toBe("600");
       }
@@ -64,14 +71,14 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     }
     // Wrappers really run the commands: the loops write their lines.
     await waitFor("ticker and greeter lines in their logs", () => {
-      const log = (f: string) => hostFile(host, "jaws", `log/${f}`);
+      const log = (f: string) => hostFile("jaws", `log/${f}`);
       return /jaws-tick \d+/.test(log("ticker.out.log")) && log("greeter.out.log").includes("hello");
     });
-    expect(hostFile(host, "jaws", "log/setup.out.log")).toBe("jaws-setup-done\n");
-    expect(hostFile(host, "jtm", "log/deploy-worker.out.log")).toBe("jtm-deploy-worker-done\n");
+    expect(hostFile("jaws", "log/setup.out.log")).toBe("jaws-setup-done\n");
+    expect(hostFile("jtm", "log/deploy-worker.out.log")).toBe("jtm-deploy-worker-done\n");
   });
 
-  test("2. no-op deploy: plan and cdktf diff show no changes, no ssh session, every PID kept", async () => {
+  test("no-op deploy: plan and cdktf diff show no changes, no ssh session, every PID kept", async () => {
     const before = await atBaseline();
     const sshStart = sshLogOffset(host);
     fx.project.synth(baseline());
@@ -82,19 +89,19 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     }
     const results = await fx.project.deploy(baseline());
     for (const r of results) expect(r.output).toMatch(/Resources: 0 added, 0 changed, 0 destroyed/);
-    const diff = fx.project.cdktf(baseline(), "diff", "jaws-test");
+    const diff = fx.project.cdktf(baseline(), ["diff", "jaws-testhost"]);
     expect(diff.code, diff.output).toBe(0);
     expect(diff.output).toMatch(/No changes/);
     console.info(`cdktf diff took ${diff.ms} ms`);
     // Zero counts only if sshd's log is there to count from.
     expect(fs.existsSync(host.sshdLog)).toBe(true);
     expect(countSshSessions(host, sshStart).sessions).toBe(0);
-    const after = snapshot(host);
+    const after = snapshot();
     expect(pidsOf(after)).toEqual(pidsOf(before));
     expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
   });
 
-  describe("3. one service changed: only its process restarts, every other PID of both instances is kept", () => {
+  describe("one service changed: only its process restarts, every other PID of both instances is kept", () => {
     test("its command (wrapper script content); one SSH session, to that instance's user, no bundle left behind", async () => {
       const before = await atBaseline();
       const sshStart = sshLogOffset(host);
@@ -118,7 +125,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
           home,
         ).toEqual([]);
       }
-      const after = snapshot(host);
+      const after = snapshot();
       expect(restartedBetween(before, after)).toEqual({
         restarted: [`jaws ${GROUP}:ticker`],
         added: [],
@@ -126,8 +133,8 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
         supervisordRestarted: [],
       });
       expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-      await waitFor("the new command's output", () => /jaws-tock \d+/.test(hostFile(host, "jaws", "log/ticker.out.log")));
-      expect(processesMatching(host, "jaws", "jaws-tick ")).toEqual([]);
+      await waitFor("the new command's output", () => /jaws-tock \d+/.test(hostFile("jaws", "log/ticker.out.log")));
+      expect(processesMatching("jaws", "jaws-tick ")).toEqual([]);
     });
 
     test("its environment (exported by the wrapper); no warning about a login directory others cannot enter", async () => {
@@ -146,7 +153,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
         fs.chmodSync(home, mode);
       }
       expect(results.map((r) => r.output).join("\n")).not.toContain("WARNING: other users can enter");
-      const after = snapshot(host);
+      const after = snapshot();
       expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
       expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
       expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).GREETING).toBe("bonjour");
@@ -154,14 +161,14 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
 
     test("only its wrapper script (locale), which supervisorctl update would not see", async () => {
       const before = await atBaseline();
-      const confBefore = hostFile(host, "jaws", "supervisord.conf");
+      const confBefore = hostFile("jaws", "supervisord.conf");
       await fx.project.deploy(
         variantWith((v) => {
           v.jaws.services.greeter = { ...v.jaws.services.greeter, locale: "C.UTF-8" };
         }),
       );
-      expect(hostFile(host, "jaws", "supervisord.conf")).toBe(confBefore);
-      const after = snapshot(host);
+      expect(hostFile("jaws", "supervisord.conf")).toBe(confBefore);
+      const after = snapshot();
       expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
       expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
       expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).LC_ALL).toBe("C.UTF-8");
@@ -174,7 +181,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
           v.jtm.services.poller = { ...v.jtm.services.poller, environment: { GREETING: "jtm-2" } };
         }),
       );
-      const after = snapshot(host);
+      const after = snapshot();
       expect(restartedBetween(before, after)).toEqual({
         restarted: [`jtm ${GROUP}:poller`],
         added: [],
@@ -185,7 +192,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     });
   });
 
-  test("4. service added, then removed: it starts, then stops and leaves status; the others keep their PIDs", async () => {
+  test("service added, then removed: it starts, then stops and leaves status; the others keep their PIDs", async () => {
     const before = await atBaseline();
     await fx.project.deploy(
       variantWith((v) => {
@@ -193,7 +200,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
         v.jaws.services["extra-once"] = oneShot("extra-once-done");
       }),
     );
-    const added = snapshot(host);
+    const added = snapshot();
     expect(restartedBetween(before, added)).toEqual({
       restarted: [],
       added: [`jaws ${GROUP}:extra`, `jaws ${GROUP}:extra-once`],
@@ -207,7 +214,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     // Back to the baseline: both removed (the jtm instance's resource is not touched at all).
     const results = await fx.project.deploy(baseline());
     expect(results[1].output).toMatch(/Resources: 0 added, 0 changed, 0 destroyed/);
-    const removed = snapshot(host);
+    const removed = snapshot();
     expect(restartedBetween(added, removed)).toEqual({
       restarted: [],
       added: [],
@@ -216,13 +223,13 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     });
     expect(pidsOf(removed)).toEqual(pidsOf(before));
     expect(processOwner(extraPid)).toBeUndefined();
-    expect(processesMatching(host, "jaws", "jaws-extra")).toEqual([]);
-    const status = runAsUser("jaws", `${instanceDir(host, "jaws")}/bin/supervisorctl status`);
+    expect(processesMatching("jaws", "jaws-extra")).toEqual([]);
+    const status = runAsUser("jaws", `${instanceDir("jaws")}/bin/supervisorctl status`);
     expect(status.stdout).not.toMatch(/extra/);
     expect(status.stdout).toMatch(/ticker\s+RUNNING/);
   });
 
-  describe("5. instance-level change: controlled restart of supervisord, every program comes back", () => {
+  describe("instance-level change: controlled restart of supervisord, every program comes back", () => {
     const expectControlledRestart = (before: Snapshot, after: Snapshot, role: "jaws" | "jtm", output: string) => {
       const other = role === "jaws" ? "jtm" : "jaws";
       const diff = restartedBetween(before, after);
@@ -239,23 +246,23 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       }
       // The old supervisord is gone; no program runs twice.
       expect(processOwner(before.supervisord[role] as number)).toBeUndefined();
-      expectEachOnce(host, "jaws", ["jaws-tick "]);
-      expectEachOnce(host, "jtm", ["jtm-work "]);
+      expectEachOnce("jaws", ["jaws-tick "]);
+      expectEachOnce("jtm", ["jtm-work "]);
     };
 
     test("log level (jaws)", async () => {
       const before = await atBaseline();
       const [r] = await fx.project.deploy(variantWith((v) => (v.jaws.options = { loglevel: "debug" })));
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
       expectControlledRestart(before, after, "jaws", r.output);
-      await waitFor("debug lines in supervisord.log", () => / DEBG /.test(hostFile(host, "jaws", "log/supervisord.log")));
+      await waitFor("debug lines in supervisord.log", () => / DEBG /.test(hostFile("jaws", "log/supervisord.log")));
     });
 
     test("minfds (jtm)", async () => {
       const before = await atBaseline();
       const [, r] = await fx.project.deploy(variantWith((v) => (v.jtm.options = { minfds: 4096 })));
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
       expectControlledRestart(before, after, "jtm", r.output);
       const limits = fs.readFileSync(`/proc/${after.supervisord.jtm}/limits`, "utf8");
@@ -265,14 +272,14 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
 
     test("control endpoint unix socket -> inet 127.0.0.1 and back", async () => {
       const before = await atBaseline();
-      const dir = instanceDir(host, "jaws");
+      const dir = instanceDir("jaws");
       const port = await freeStablePort();
       const [r] = await fx.project.deploy(variantWith((v) => (v.jaws.options = { inetPort: port })));
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
       expectControlledRestart(before, after, "jaws", r.output);
       expect(fs.existsSync(`${dir}/run/supervisor.sock`)).toBe(false);
-      expect(hostFile(host, "jaws", "secret/supervisorctl.conf")).toContain(`serverurl=http://127.0.0.1:${port}`);
+      expect(hostFile("jaws", "secret/supervisorctl.conf")).toContain(`serverurl=http://127.0.0.1:${port}`);
       // The port answers only with the instance's key.
       const ctl = runAsUser("jaws", `${dir}/bin/supervisorctl status ${GROUP}:ticker`);
       expect(ctl.stdout).toMatch(/RUNNING/);
@@ -281,16 +288,16 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
 
       // And back to the unix socket.
       const [back] = await fx.project.deploy(baseline());
-      const final = snapshot(host);
+      const final = snapshot();
       expectBaselineUp(final);
       expectControlledRestart(after, final, "jaws", back.output);
       expect(fs.existsSync(`${dir}/run/supervisor.sock`)).toBe(true);
     });
   });
 
-  test("6. health gate: a service that crashes at start fails the apply, named with status and log tail; others stay up, previous config restored", async () => {
+  test("health gate: a service that crashes at start fails the apply, named with status and log tail; others stay up, previous config restored", async () => {
     const before = await atBaseline();
-    const confBefore = hostFile(host, "jaws", "supervisord.conf");
+    const confBefore = hostFile("jaws", "supervisord.conf");
     fx.project.synth(variantWith((v) => (v.jaws.services.crasher = crasher())));
     const r = fx.project.apply("jaws");
     expect(r.code).not.toBe(0);
@@ -302,16 +309,16 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     expect(r.output).toMatch(/rolling back to the previous config/);
     expect(r.output).toMatch(/previous config restored and healthy/);
 
-    const after = snapshot(host);
+    const after = snapshot();
     expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
-    expect(Object.keys(processStates(host, "jaws"))).not.toContain(`${GROUP}:crasher`);
-    expect(hostFile(host, "jaws", "supervisord.conf")).toBe(confBefore);
-    expect(fs.existsSync(`${instanceDir(host, "jaws")}/bin/crasher.sh`)).toBe(false);
+    expect(Object.keys(instanceState("jaws").processes)).not.toContain(`${GROUP}:crasher`);
+    expect(hostFile("jaws", "supervisord.conf")).toBe(confBefore);
+    expect(fs.existsSync(`${instanceDir("jaws")}/bin/crasher.sh`)).toBe(false);
 
     // The failed resource is tainted: the next deploy of the good model replaces it, and the
     // destroy of the failed/older resources must not stop what it deployed.
     await fx.project.deploy(baseline());
-    const healed = snapshot(host);
+    const healed = snapshot();
     expectBaselineUp(healed);
     expect(restartedBetween(before, healed).supervisordRestarted).toEqual([]);
     expect(fx.project.plan("jaws").code).toBe(0);

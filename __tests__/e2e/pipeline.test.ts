@@ -1,5 +1,5 @@
 /**
- * Issue 5, "The GitLab pipeline", tested and not only written:
+ * The GitLab pipeline, tested and not only written:
  * - `.gitlab-ci.yml` parsed (yaml): every job runs npm scripts of package.json, npx tools of its
  *   dependencies and files that exist; every STACK of a matrix is a stack `JAWS_SITES=cori`
  *   synthesizes; deployments are dev/staging/prod; prod is behind a manual gate; deploy jobs
@@ -13,25 +13,25 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resetUserHome, type TestHostInfo } from "../host/test-host";
+import { type RunResult, run } from "../../testkit/commands";
+import { environ, pidsByProgram } from "../../testkit/processes";
+import { BIN, Project, REPO } from "../../testkit/project";
+import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import { siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { runCommand } from "./support/commands";
-import { environ } from "./support/fixture";
-import { ROLES } from "./support/model";
+import { fileHash, siteWithGreeting, timing } from "./support/fixture";
 import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support/pipeline";
-import { BIN, REPO } from "./support/project";
-import { type CmdResult, fileHash, SiteProject, siteEnv, sitePids, siteStack, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 
 const DEPLOYMENTS = ["dev", "staging", "prod"];
-const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GREETING: "from-ci" } }) };
+const CHANGE = siteWithGreeting("from-ci");
 
 /** Stacks the real app synthesizes for JAWS_SITES=cori (no host, no key needed). */
 function coriStacks(): string[] {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jaws-pipeline-synth-")), "cdktf.out");
   try {
-    const r = runCommand(path.join(BIN, "tsx"), [path.join(REPO, "main.ts")], {
+    const r = run(path.join(BIN, "tsx"), [path.join(REPO, "main.ts")], {
       cwd: REPO,
       env: {
         ...process.env,
@@ -50,8 +50,8 @@ function coriStacks(): string[] {
 }
 
 /** Runs gitlab-ci-local in `cwd` with a plain environment (not vitest's, not the test site's). */
-function glcl(cwd: string, args: string[]): CmdResult {
-  const r = runCommand(path.join(BIN, "gitlab-ci-local"), ["--no-color", ...args], {
+function glcl(cwd: string, args: string[]): RunResult {
+  const r = run(path.join(BIN, "gitlab-ci-local"), ["--no-color", ...args], {
     cwd,
     env: {
       PATH: process.env.PATH,
@@ -143,7 +143,7 @@ describe("the GitLab pipeline, read", () => {
 
 describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new SiteProject(host);
+  const project = new Project(host, { viaApp: true });
   let copy: string;
   /** What CI variables give the diff and deploy jobs for the test site. */
   let testSiteVars: Record<string, string>;
@@ -152,20 +152,17 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     const t0 = Date.now();
     copy = workingTreeCopy();
     timing("pipeline: copy of the working tree", Date.now() - t0);
-    const { JAWS_TEST_HOST, JAWS_OVERRIDES, JAWS_HOST_KEY_TESTHOST } = siteEnv(host);
     testSiteVars = {
       // node_modules is linked into the copy (npm ci: about a minute, and .ci/run has just run it).
       JAWS_CI_SKIP_NPM_CI: "1",
       JAWS_FORCE_DIFF: "1",
-      STACK: siteStack("jaws"),
+      STACK: stackName("jaws"),
       JAWS_SITES: "testhost",
-      JAWS_SITES_MODULE: "__tests__/e2e/support/test-site.ts",
-      JAWS_TEST_HOST,
-      JAWS_HOST_KEY_TESTHOST,
-      JAWS_OVERRIDES,
+      JAWS_SITES_MODULE: "testkit/test-site.ts",
+      // The host and the changed variant (the host key, the port and the users' keys with them).
+      JAWS_TEST_SITE: project.setVariant(CHANGE, host, path.join(project.dir, "ci-site.json")),
       JAWS_DEPLOY_RESOURCE: "terraform_data",
       JAWS_STATE_BACKEND: "local",
-      ...CHANGE,
     };
   });
   afterAll(() => {
@@ -202,16 +199,16 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
 
   test("the diff job shows the plan of a one-line change against the deployed state; the deploy job applies it", async () => {
     let t0 = Date.now();
-    await project.deploy();
+    await project.deploy(siteBaseline());
     timing("pipeline: deploy of the test site (the state the diff job reads)", Date.now() - t0);
     for (const role of ROLES) {
-      const dst = path.join(copy, "state", "dev", path.basename(project.stateFile(role, "dev")));
+      const dst = path.join(copy, "state", "dev", path.basename(project.stateFile(role)));
       fs.mkdirSync(path.dirname(dst), { recursive: true });
-      fs.copyFileSync(project.stateFile(role, "dev"), dst);
+      fs.copyFileSync(project.stateFile(role), dst);
     }
-    const state = path.join(copy, "state", "dev", `terraform.${siteStack("jaws")}.tfstate`);
+    const state = path.join(copy, "state", "dev", `terraform.${stackName("jaws")}.tfstate`);
     const before = fileHash(state);
-    const greeter = sitePids("jaws", "dev")["jaws-dev:jaws-greeter"];
+    const greeter = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
 
     // One entry of the real matrix, its STACK pointed at the test site.
     const diff = glcl(copy, ["diff: [jaws-cori,dev]", ...variables(testSiteVars)]);
@@ -225,7 +222,7 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(diff.output).not.toContain("jaws-ticker");
     // A diff changes nothing: same state, same process.
     expect(fileHash(state)).toBe(before);
-    expect(sitePids("jaws", "dev")["jaws-dev:jaws-greeter"]).toBe(greeter);
+    expect(pidsByProgram("jaws")["jaws-dev:jaws-greeter"]).toBe(greeter);
 
     t0 = Date.now();
     const deploy = glcl(copy, ["deploy: [jaws-cori,dev]", ...variables(testSiteVars)]);
@@ -233,7 +230,7 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(deploy.code, deploy.output.slice(-6000)).toBe(0);
     expect(deploy.output).toMatch(/PASS\s+deploy: \[jaws-cori,dev\]/);
     expect(deploy.output).toMatch(/Apply complete! Resources: 1 added, 0 changed, 1 destroyed/);
-    const after = sitePids("jaws", "dev")["jaws-dev:jaws-greeter"];
+    const after = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
     expect(after).not.toBe(greeter);
     expect(environ(after).GREETING).toBe("from-ci");
     expect(fileHash(state)).not.toBe(before);

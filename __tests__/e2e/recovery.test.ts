@@ -1,16 +1,16 @@
 /**
- * Issue 3, behaviour 7: recovery after supervisord was killed, after its venv was wiped, after
+ * Recovery after supervisord was killed, after its venv was wiped, after
  * the whole instance directory was deleted, through the ensure script and through the next
  * deploy. "Everything back" includes: no program runs twice (a killed supervisord leaves its
  * programs running; a directory wiped under a live supervisord makes it unreachable).
  */
 import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
-import { runAsUser, sshRun, type TestHostInfo, type TestUserRole } from "../host/test-host";
+import { processesMatching, processOwner, restartedBetween, type Snapshot, snapshot } from "../../testkit/processes";
+import { pidRunning, runAsUser, sshRun, type TestHostInfo, type TestUserRole } from "../../testkit/test-host";
+import { GROUP, instanceDir, shellLoop, type Variant } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, expectEachOnce, Fixture, variantWith } from "./support/fixture";
-import { type baseline, GROUP, instanceDir, shellLoop } from "./support/model";
-import { hostFile, pidsOf, processesMatching, processOwner, restartedBetween, type Snapshot, snapshot, waitFor } from "./support/project";
+import { expectBaselineUp, expectEachOnce, Fixture, hostFile, pidsOf, variantWith, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -23,47 +23,40 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
   async function killSupervisord(s: Snapshot, role: TestUserRole): Promise<void> {
     const pid = s.supervisord[role] as number;
     process.kill(pid, "SIGKILL");
-    await waitFor(`supervisord ${pid} gone`, () => processOwner(pid) === undefined || isZombie(pid));
+    await waitFor(`supervisord ${pid} gone`, () => !pidRunning(pid));
   }
-  const isZombie = (pid: number) => {
-    try {
-      return /\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-      return true;
-    }
-  };
   const livePids = (s: Snapshot, role: TestUserRole) =>
     Object.entries(s.processes)
       .filter(([k, p]) => k.startsWith(`${role} `) && p.pid > 0)
       .map(([, p]) => p.pid);
 
-  test("7a. supervisord killed: bin/ensure (over ssh) starts it again, its orphaned programs are replaced, none runs twice", async () => {
+  test("supervisord killed: bin/ensure (over ssh) starts it again, its orphaned programs are replaced, none runs twice", async () => {
     const before = await fx.atBaseline();
     await killSupervisord(before, "jaws");
     const orphans = livePids(before, "jaws");
     expect(orphans.every((p) => processOwner(p) === host.users.jaws.uid)).toBe(true); // still running
 
-    const r = sshRun(host, "jaws", `${instanceDir(host, "jaws")}/bin/ensure`);
+    const r = sshRun(host, "jaws", `${instanceDir("jaws")}/bin/ensure`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stopping programs left running by a dead supervisord/);
     expect(r.stdout).toMatch(/supervisord was not running: started/);
     expect(r.stdout).toMatch(/health: 3 process\(es\) up/);
 
-    const after = snapshot(host);
+    const after = snapshot();
     expectBaselineUp(after);
     for (const p of orphans) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
-    expectEachOnce(host, "jaws", ["jaws-tick ", "GREETING"]);
+    expectEachOnce("jaws", ["jaws-tick ", "GREETING"]);
     // The other instance was not touched.
     expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
 
     // Idempotent: a second run changes nothing.
-    const again = sshRun(host, "jaws", `${instanceDir(host, "jaws")}/bin/ensure`);
+    const again = sshRun(host, "jaws", `${instanceDir("jaws")}/bin/ensure`);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/supervisord is running/);
-    expect(pidsOf(snapshot(host))).toEqual(pidsOf(after));
+    expect(pidsOf(snapshot())).toEqual(pidsOf(after));
   });
 
-  test("7b. supervisord killed: the next deploy starts it again with the new model, none runs twice", async () => {
+  test("supervisord killed: the next deploy starts it again with the new model, none runs twice", async () => {
     const before = await fx.atBaseline();
     await killSupervisord(before, "jtm");
     await fx.project.deploy(
@@ -71,20 +64,20 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
         v.jtm.services.worker = { ...v.jtm.services.worker, command: shellLoop("jtm-work-v2") };
       }),
     );
-    const after = snapshot(host);
+    const after = snapshot();
     expect(after.processes[`jtm ${GROUP}:worker`].state).toBe("RUNNING");
     expect(after.processes[`jtm ${GROUP}:poller`].state).toBe("RUNNING");
     expect(after.processes[`jtm ${GROUP}:deploy-worker`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
-    expect(processesMatching(host, "jtm", "jtm-work ")).toEqual([]);
-    expectEachOnce(host, "jtm", ["jtm-work-v2 ", "GREETING"]);
+    expect(processesMatching("jtm", "jtm-work ")).toEqual([]);
+    expectEachOnce("jtm", ["jtm-work-v2 ", "GREETING"]);
     // jaws untouched.
     expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jaws "))).toEqual([]);
   });
 
-  test("7c. maintenance wiped the venv and killed supervisord: bin/ensure re-bootstraps and starts everything", async () => {
+  test("maintenance wiped the venv and killed supervisord: bin/ensure re-bootstraps and starts everything", async () => {
     const before = await fx.atBaseline();
-    const dir = instanceDir(host, "jtm");
+    const dir = instanceDir("jtm");
     await killSupervisord(before, "jtm");
     fs.rmSync(`${dir}/venv`, { force: true });
     fs.rmSync(`${dir}/venv-4.2.5`, { recursive: true, force: true });
@@ -93,17 +86,17 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/bootstrap: creating venv/);
     expect(r.stdout).toMatch(/supervisord was not running: started/);
-    const after = snapshot(host);
+    const after = snapshot();
     expectBaselineUp(after);
     expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
-    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
   });
 
-  test("7d. instance directory deleted under a running supervisord: the next deploy restores it, the unreachable supervisord is stopped", async () => {
+  test("instance directory deleted under a running supervisord: the next deploy restores it, the unreachable supervisord is stopped", async () => {
     const before = await fx.atBaseline();
-    const dir = instanceDir(host, "jaws");
-    const oldKey = hostFile(host, "jaws", "secret/key");
+    const dir = instanceDir("jaws");
+    const oldKey = hostFile("jaws", "secret/key");
     fs.rmSync(dir, { recursive: true, force: true });
     // Still running, but nothing can reach it any more (socket and key are gone).
     expect(processOwner(before.supervisord.jaws as number)).toBe(host.users.jaws.uid);
@@ -115,51 +108,51 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     );
     expect(r.output).toMatch(/bootstrap: creating venv/);
     expect(r.output).toMatch(/stopping supervisord of this instance that cannot be reached/);
-    const after = snapshot(host);
+    const after = snapshot();
     expect(after.supervisord.jaws).not.toBe(before.supervisord.jaws);
     expect(processOwner(before.supervisord.jaws as number)).toBeUndefined();
     for (const p of livePids(before, "jaws")) expect(processOwner(p), `old program ${p}`).toBeUndefined();
     expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:greeter`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:setup`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
-    expectEachOnce(host, "jaws", ["jaws-tick-v2 ", "GREETING"]);
-    expect(hostFile(host, "jaws", "secret/key")).not.toBe(oldKey);
+    expectEachOnce("jaws", ["jaws-tick-v2 ", "GREETING"]);
+    expect(hostFile("jaws", "secret/key")).not.toBe(oldKey);
   });
 
-  test("7e. instance directory deleted, model unchanged: a forced re-deploy (terraform apply -replace) restores it", async () => {
+  test("instance directory deleted, model unchanged: a forced re-deploy (terraform apply -replace) restores it", async () => {
     const before = await fx.atBaseline();
-    const dir = instanceDir(host, "jtm");
+    const dir = instanceDir("jtm");
     fs.rmSync(dir, { recursive: true, force: true });
     // Terraform cannot see the loss: the plan is empty.
     expect(fx.project.plan("jtm").code).toBe(0);
 
     const addr = fx.project
-      .terraform("jtm", "state", "list")
+      .terraform("jtm", ["state", "list"])
       .output.split("\n")
       .find((l) => l.startsWith("terraform_data."));
     expect(addr).toBeDefined();
-    const r = fx.project.terraform("jtm", "apply", "-auto-approve", "-input=false", `-replace=${addr}`);
+    const r = fx.project.terraform("jtm", ["apply", "-auto-approve", "-input=false", `-replace=${addr}`]);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/1 added, 0 changed, 1 destroyed/);
     // Only the deploy resource is replaced; the stop lives on the instance resource, so nothing is stopped.
     expect(r.output).not.toMatch(/destroy: stopping/);
-    const after = snapshot(host);
+    const after = snapshot();
     expectBaselineUp(after);
     expect(after.supervisord.jtm).not.toBe(before.supervisord.jtm);
     for (const p of livePids(before, "jtm")) expect(processOwner(p), `old program ${p}`).toBeUndefined();
-    expectEachOnce(host, "jtm", ["jtm-work ", "GREETING"]);
+    expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
     expect(fx.project.plan("jtm").code).toBe(0);
 
     // A plain destroy afterwards does stop it.
     const d = fx.project.destroy("jtm");
     expect(d.code, d.output).toBe(0);
-    await waitFor("no jtm process left", () => processesMatching(host, "jtm", "").length === 0);
+    await waitFor("no jtm process left", () => processesMatching("jtm", "").length === 0);
   });
 
-  test("7f. ensureCron: one marked crontab entry (idempotent), whose command restores a killed supervisord; destroy removes it", async () => {
+  test("ensureCron: one marked crontab entry (idempotent), whose command restores a killed supervisord; destroy removes it", async () => {
     await fx.atBaseline();
     const user = host.users.jaws;
-    const dir = instanceDir(host, "jaws");
+    const dir = instanceDir("jaws");
     // This machine has no crontab(1): a stand-in keeps the table in ~/.fake-crontab. It is put on
     // PATH the way a site would make a tool usable: through the instance's shellPreamble.
     fs.mkdirSync(`${user.home}/fakebin`, { recursive: true });
@@ -179,7 +172,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     );
     fs.chownSync(`${user.home}/fakebin`, user.uid, user.gid);
     fs.chownSync(`${user.home}/fakebin/crontab`, user.uid, user.gid);
-    const cron = (change: (v: ReturnType<typeof baseline>) => void = () => {}) =>
+    const cron = (change: (v: Variant) => void = () => {}) =>
       variantWith((v) => {
         v.jaws.options = { ensureCron: true, shellPreamble: ['export PATH="$HOME/fakebin:$PATH"'] };
         change(v);
@@ -195,15 +188,15 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(lines[0]).toBe(`*/5 * * * * ${dir}/bin/ensure --quiet >>${dir}/log/ensure.log 2>&1 # jaws-deploy:${dir}`);
 
     // What cron would run, with cron's bare environment, after supervisord was killed.
-    const s = snapshot(host);
+    const s = snapshot();
     await killSupervisord(s, "jaws");
     const command = lines[0].split(" ").slice(5).join(" ");
     const r = runAsUser("jaws", `env -i HOME=${user.home} PATH=/usr/bin:/bin SHELL=/bin/sh /bin/sh -c '${command}'`);
     expect(r.code, r.stderr).toBe(0);
-    expect(hostFile(host, "jaws", "log/ensure.log")).toMatch(/supervisord was not running: started/);
-    const after = snapshot(host);
+    expect(hostFile("jaws", "log/ensure.log")).toMatch(/supervisord was not running: started/);
+    const after = snapshot();
     expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-    expectEachOnce(host, "jaws", ["jaws-cron ", "GREETING"]);
+    expectEachOnce("jaws", ["jaws-cron ", "GREETING"]);
 
     const d = fx.project.destroy("jaws");
     expect(d.code, d.output).toBe(0);

@@ -1,5 +1,5 @@
 /**
- * Issue 5, "Reviewable diffs": what a reviewer sees in a merge request. The real app (main.ts) on
+ * Reviewable diffs: what a reviewer sees in a merge request. The real app (main.ts) on
  * a site module pointing at the test host, deployed with terraform_data; then ONE environment
  * variable of ONE service changes and real `terraform plan` runs on the new synth against that
  * state. The plan must show the old and the new line of that wrapper, and nothing of the services
@@ -7,28 +7,29 @@
  */
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resetUserHome, type TestHostInfo } from "../host/test-host";
+import { environ, pidsByProgram } from "../../testkit/processes";
+import { Project } from "../../testkit/project";
+import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import { instanceDir, siteBaseline } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { environ } from "./support/fixture";
-import { ROLES } from "./support/model";
-import { SiteProject, siteInstanceDir, sitePids, timing } from "./support/site-project";
+import { siteWithGreeting, timing } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
 /** The one-line change under review: GREETING of jaws-greeter, hello -> bonjour. */
-const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GREETING: "bonjour" } }) };
+const CHANGE = siteWithGreeting("bonjour");
 
 /** Lines of a plan that Terraform marks as changed inside a map (`~ key = ...`). */
 const changedKeys = (plan: string) => [...plan.matchAll(/^\s*~ ("[^"]+"|\S+)\s+= /gm)].map((m) => m[1].replace(/"/g, ""));
 
 describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new SiteProject(host);
+  const project = new Project(host, { viaApp: true });
 
   beforeAll(async () => {
     for (const role of ROLES) resetUserHome(host, role);
     const t0 = Date.now();
-    await project.deploy();
+    await project.deploy(siteBaseline());
     timing("review: cold deploy of both stacks", Date.now() - t0);
   });
   afterAll(() => {
@@ -39,7 +40,6 @@ describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => 
   test("one environment variable of one service: the plan shows its old and new line, nothing else of the host", () => {
     const t0 = Date.now();
     project.synth(CHANGE);
-    for (const role of ROLES) project.init(role);
     const jaws = project.terraform("jaws", ["plan", "-input=false", "-detailed-exitcode"]);
     const jtm = project.terraform("jtm", ["plan", "-input=false", "-detailed-exitcode"]);
     timing("review: synth + init + plan of both stacks", Date.now() - t0);
@@ -74,17 +74,17 @@ describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => 
     expect(added.map((l) => l.trim())).toEqual(["+ export GREETING=bonjour"]);
 
     // No secret in what a reviewer sees: the instance's key made on the host never appears.
-    const key = fs.readFileSync(`${siteInstanceDir("jaws", "dev")}/secret/key`, "utf8").trim();
+    const key = fs.readFileSync(`${instanceDir("jaws")}/secret/key`, "utf8").trim();
     expect(key.length).toBeGreaterThan(20);
     expect(jaws.output).not.toContain(key);
   });
 
   test("the reviewed plan is what the deploy does: only that program restarts, and the next plan is clean", async () => {
-    const before = { jaws: sitePids("jaws", "dev"), jtm: sitePids("jtm", "dev") };
+    const before = { jaws: pidsByProgram("jaws"), jtm: pidsByProgram("jtm") };
     const t0 = Date.now();
     await project.deploy(CHANGE);
     timing("review: deploy of the reviewed change", Date.now() - t0);
-    const after = { jaws: sitePids("jaws", "dev"), jtm: sitePids("jtm", "dev") };
+    const after = { jaws: pidsByProgram("jaws"), jtm: pidsByProgram("jtm") };
     expect(after.jtm).toEqual(before.jtm);
     const restarted = Object.keys(after.jaws).filter((k) => after.jaws[k] !== before.jaws[k]);
     // The one-shot is not running (pid 0 before and after); only the greeter has a new PID.
@@ -92,11 +92,11 @@ describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => 
     const greeter = after.jaws["jaws-dev:jaws-greeter"];
     expect(environ(greeter).GREETING).toBe("bonjour");
     for (const role of ROLES) {
-      const plan = project.terraform(role, ["plan", "-input=false", "-detailed-exitcode"], CHANGE);
+      const plan = project.plan(role);
       expect(plan.code, plan.output).toBe(0);
     }
     // The state holds no secret either.
-    const key = fs.readFileSync(`${siteInstanceDir("jaws", "dev")}/secret/key`, "utf8").trim();
-    expect(fs.readFileSync(project.stateFile("jaws", "dev"), "utf8")).not.toContain(key);
+    const key = fs.readFileSync(`${instanceDir("jaws")}/secret/key`, "utf8").trim();
+    expect(fs.readFileSync(project.stateFile("jaws"), "utf8")).not.toContain(key);
   });
 });

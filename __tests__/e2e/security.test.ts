@@ -1,5 +1,5 @@
 /**
- * Issue 4, security on the test host: the key of each instance never leaves the host (nothing in
+ * Security on the test host: the key of each instance never leaves the host (nothing in
  * cdktf.out, state, or the output of synth, diff, deploy, destroy; nothing in the environment or
  * command line of any process), key rotation in one step, and privilege separation between the
  * two instances' users (files, socket, control endpoint with a wrong or missing key, inet bound to
@@ -8,12 +8,26 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, onTestFinished, test } from "vitest";
-import { runAsUser, sshRun, type TestHostInfo, userProcesses } from "../host/test-host";
+import type { RunResult } from "../../testkit/commands";
+import { restartedBetween, snapshot } from "../../testkit/processes";
+import { ROLES, runAsUser, sshRun, type TestHostInfo, userProcesses } from "../../testkit/test-host";
+import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, Fixture, variantWith } from "./support/fixture";
-import { filesContaining, instanceSecrets, listFiles, modeOf, passwordOf, probe } from "./support/live";
-import { baseline, GROUP, instanceDir, ROLES, shellLoop } from "./support/model";
-import { type CmdResult, freeStablePort, hostFile, pidsOf, restartedBetween, snapshot, waitFor } from "./support/project";
+import {
+  expectBaselineUp,
+  Fixture,
+  filesContaining,
+  freeStablePort,
+  hostFile,
+  instanceSecrets,
+  listFiles,
+  modeOf,
+  passwordOf,
+  pidsOf,
+  probe,
+  variantWith,
+  waitFor,
+} from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -30,14 +44,14 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
     }
   };
 
-  test("S1. secrets: no key and no {SHA} hash in cdktf.out, the state, or the output of synth, diff, deploy, destroy; none in any process's environment or command line", {
+  test("secrets: no key and no {SHA} hash in cdktf.out, the state, or the output of synth, diff, deploy, destroy; none in any process's environment or command line", {
     timeout: 900_000,
   }, async () => {
     fx.fromNothing();
     const p = fx.project;
-    const outputs: Record<string, CmdResult> = {};
+    const outputs: Record<string, RunResult> = {};
     const cdktf = (label: string, v = baseline(), ...args: string[]) => {
-      const r = timed(`cdktf ${args.join(" ")}`, () => p.cdktf(v, ...args));
+      const r = timed(`cdktf ${args.join(" ")}`, () => p.cdktf(v, args));
       outputs[label] = r;
       expect(r.code, `${label}:\n${r.output}`).toBe(0);
       return r;
@@ -47,22 +61,22 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
     });
 
     cdktf("synth", baseline(), "synth");
-    cdktf("diff jaws (first)", baseline(), "diff", "jaws-test");
-    cdktf("deploy both", baseline(), "deploy", "jaws-test", "jtm-test", "--auto-approve");
-    expectBaselineUp(snapshot(host));
+    cdktf("diff jaws (first)", baseline(), "diff", "jaws-testhost");
+    cdktf("deploy both", baseline(), "deploy", "jaws-testhost", "jtm-testhost", "--auto-approve");
+    expectBaselineUp(snapshot());
     // The keys exist from here on: every later output could leak them.
-    const secrets = Object.fromEntries(ROLES.map((r) => [r, instanceSecrets(host, r)]));
-    cdktf("diff jaws (a change)", changed, "diff", "jaws-test");
+    const secrets = Object.fromEntries(ROLES.map((r) => [r, instanceSecrets(r)]));
+    cdktf("diff jaws (a change)", changed, "diff", "jaws-testhost");
     expect(outputs["diff jaws (a change)"].output).toContain("jaws-tick-s1");
-    cdktf("deploy jaws (a change)", changed, "deploy", "jaws-test", "--auto-approve");
-    cdktf("diff jtm (no change)", changed, "diff", "jtm-test");
+    cdktf("deploy jaws (a change)", changed, "deploy", "jaws-testhost", "--auto-approve");
+    cdktf("diff jtm (no change)", changed, "diff", "jtm-testhost");
     expect(outputs["deploy jaws (a change)"].output).toMatch(/deploy [0-9a-f]{16} done/);
     // Terraform's own commands, as an operator would run them.
     outputs["terraform plan"] = p.plan("jaws");
-    outputs["terraform show"] = p.terraform("jaws", "show");
-    outputs["terraform output"] = p.terraform("jaws", "output");
+    outputs["terraform show"] = p.terraform("jaws", ["show"]);
+    outputs["terraform output"] = p.terraform("jaws", ["output"]);
     // The key did not change during the deploys.
-    for (const role of ROLES) expect(instanceSecrets(host, role)).toEqual(secrets[role]);
+    for (const role of ROLES) expect(instanceSecrets(role)).toEqual(secrets[role]);
 
     const needles = ROLES.flatMap((r) => [secrets[r].key, secrets[r].hash, secrets[r].hash.slice(5)]);
     // Every process of both users (supervisord, wrappers, programs): environment and command line.
@@ -85,13 +99,13 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
     // On the host, the key is only in secret/ (not in logs, bundles, Terraform's scripts, backups).
     for (const role of ROLES) {
       const home = host.users[role].home;
-      const hits = filesContaining(home, needles, (f) => f === path.join(instanceDir(host, role), "secret"));
+      const hits = filesContaining(home, needles, path.join(instanceDir(role), "secret"));
       expect(hits, `files of ${home} holding a key`).toEqual([]);
     }
 
     // The state as it is while the instances run (destroy empties it; its .backup keeps this one).
     expect(filesContaining(p.dir, needles), "project files holding a key before destroy").toEqual([]);
-    cdktf("destroy both", changed, "destroy", "jaws-test", "jtm-test", "--auto-approve");
+    cdktf("destroy both", changed, "destroy", "jaws-testhost", "jtm-testhost", "--auto-approve");
     await waitFor("no process of either user", () => ROLES.every((r) => userProcesses(host.users[r].name).length === 0));
 
     const outputHits = Object.entries(outputs)
@@ -108,17 +122,17 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
     expect(stateFiles.length).toBeGreaterThanOrEqual(2);
     expect(outputHits).toEqual([]);
     expect(fileHits).toEqual([]);
-    expect(fs.existsSync(path.join(p.dir, "cdktf.out", "stacks", "jaws-test", "cdk.tf.json"))).toBe(true);
+    expect(fs.existsSync(path.join(p.dir, "cdktf.out", "stacks", "jaws-testhost", "cdk.tf.json"))).toBe(true);
   });
 
-  describe("S2. key rotation in one step: bin/ensure --rotate-key", () => {
+  describe("key rotation in one step: bin/ensure --rotate-key", () => {
     test("the old key is refused at once, the new one works, no program restarts; later deploys and restarts keep the new key", async () => {
       const before = await fx.atBaseline();
-      const dir = instanceDir(host, "jaws");
+      const dir = instanceDir("jaws");
       const url = `unix://${dir}/run/supervisor.sock`;
       const user = "jaws-dev";
-      const oldKey = instanceSecrets(host, "jaws");
-      const oldCtl = hostFile(host, "jaws", "secret/supervisorctl.conf");
+      const oldKey = instanceSecrets("jaws");
+      const oldCtl = hostFile("jaws", "secret/supervisorctl.conf");
       // A copy of the old client config, as an operator or a leaked file would have it.
       runAsUser("jaws", `cp -p ${dir}/secret/supervisorctl.conf ~/old-supervisorctl.conf`);
       expect(probe("jaws", url, { user, password: oldKey.key })).toBe("ok");
@@ -129,13 +143,13 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       expect(r.code, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).toMatch(/rotating the access key/);
       expect(r.stdout).toMatch(/key rotated: supervisord accepts the new key only \(no restart\)/);
-      const newKey = instanceSecrets(host, "jaws");
+      const newKey = instanceSecrets("jaws");
       expect(newKey.key).not.toBe(oldKey.key);
       expect(newKey.hash).not.toBe(oldKey.hash);
       expect(r.stdout + r.stderr).not.toContain(newKey.key);
       expect(r.stdout + r.stderr).not.toContain(oldKey.key);
       for (const f of ["secret/key", "secret/auth.conf", "secret/supervisorctl.conf"]) expect(modeOf(`${dir}/${f}`), f).toBe("600");
-      expect(passwordOf(hostFile(host, "jaws", "secret/supervisorctl.conf"))).toBe(newKey.key);
+      expect(passwordOf(hostFile("jaws", "secret/supervisorctl.conf"))).toBe(newKey.key);
       expect(fs.existsSync(`${dir}/secret/key.new`)).toBe(false);
 
       // Old key: refused by XML-RPC and by supervisorctl with the old config copy.
@@ -150,24 +164,24 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       expect(now.code, now.stdout + now.stderr).toBe(0);
       expect(now.stdout).toMatch(new RegExp(`${GROUP}:ticker\\s+RUNNING`));
       // Nothing restarted, the other instance untouched.
-      const after = snapshot(host);
+      const after = snapshot();
       expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
-      expect(instanceSecrets(host, "jtm").key).not.toBe(newKey.key);
+      expect(instanceSecrets("jtm").key).not.toBe(newKey.key);
 
       // A program change and an instance-level change (restart from auth.conf): the new key stays.
       await fx.project.deploy(variantWith((v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-rot") })));
       await fx.project.deploy(variantWith((v) => (v.jaws.options = { loglevel: "debug" })));
-      expect(snapshot(host).supervisord.jaws).not.toBe(before.supervisord.jaws);
-      expect(instanceSecrets(host, "jaws")).toEqual(newKey);
+      expect(snapshot().supervisord.jaws).not.toBe(before.supervisord.jaws);
+      expect(instanceSecrets("jaws")).toEqual(newKey);
       expect(probe("jaws", url, { user, password: newKey.key })).toBe("ok");
       expect(probe("jaws", url, { user, password: oldKey.key })).toBe("401");
     });
 
-    test("a supervisord started before live rotation existed (extension API 1): a controlled restart loads the new key", async () => {
-      // The patched extension must not outlive this test, passed or failed.
+    test("a supervisord started before live rotation existed (its extension without setCredentials): a controlled restart loads the new key", async () => {
+      // This test breaks the instance on purpose (an older extension): rebuilt from nothing after it, passed or failed.
       onTestFinished(() => fx.fromNothing());
       await fx.atBaseline();
-      const dir = instanceDir(host, "jtm");
+      const dir = instanceDir("jtm");
       const url = `unix://${dir}/run/supervisor.sock`;
       // Run the instance with the extension as it was (API 1, no setCredentials).
       const site = runAsUser("jtm", `${dir}/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'`).stdout.trim();
@@ -178,28 +192,28 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       expect(fs.readFileSync(`${site}/jaws_supervisor_ext.py`, "utf8")).not.toContain("def setCredentials");
       const restart = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown >/dev/null; sleep 2; ${dir}/bin/ensure`);
       expect(restart.code, restart.stdout + restart.stderr).toBe(0);
-      const before = snapshot(host);
-      const oldKey = instanceSecrets(host, "jtm");
+      const before = snapshot();
+      const oldKey = instanceSecrets("jtm");
 
       const r = sshRun(host, "jtm", `${dir}/bin/ensure --rotate-key`);
       expect(r.code, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).toMatch(/cannot change its key in place \(extension API 1\)/);
       expect(r.stdout).toMatch(/controlled restart to load the new key/);
       expect(r.stdout).toMatch(/health: 3 process\(es\) up/);
-      const newKey = instanceSecrets(host, "jtm");
+      const newKey = instanceSecrets("jtm");
       expect(newKey.key).not.toBe(oldKey.key);
       expect(probe("jtm", url, { user: "jtm-dev", password: oldKey.key })).toBe("401");
       expect(probe("jtm", url, { user: "jtm-dev", password: newKey.key })).toBe("ok");
-      const after = snapshot(host);
+      const after = snapshot();
       expectBaselineUp(after);
       expect(after.supervisord.jtm).not.toBe(before.supervisord.jtm);
     });
 
     test("a rotation interrupted after supervisord took the new key: the next ensure finishes it, no restart", async () => {
       const before = await fx.atBaseline();
-      const dir = instanceDir(host, "jaws");
+      const dir = instanceDir("jaws");
       const url = `unix://${dir}/run/supervisor.sock`;
-      const oldKey = instanceSecrets(host, "jaws");
+      const oldKey = instanceSecrets("jaws");
       // What rotate-key does up to its crash point: key.new written, supervisord switched.
       const k2 = "ab".repeat(32);
       const script = [
@@ -220,21 +234,21 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       expect(r.code, r.stderr + r.stdout).toBe(0);
       expect(r.stdout).toMatch(/finished an interrupted key rotation/);
       expect(r.stdout).toMatch(/supervisord is running/);
-      expect(instanceSecrets(host, "jaws").key).toBe(k2);
+      expect(instanceSecrets("jaws").key).toBe(k2);
       expect(runAsUser("jaws", `${dir}/bin/supervisorctl status ${GROUP}:ticker`).code).toBe(0);
-      expect(pidsOf(snapshot(host))).toEqual(pidsOf(before));
+      expect(pidsOf(snapshot())).toEqual(pidsOf(before));
       // Leave a fresh random key behind.
       expect(sshRun(host, "jaws", `${dir}/bin/ensure --rotate-key`).code).toBe(0);
     });
   });
 
-  describe("S3. privilege separation between the two users", () => {
+  describe("privilege separation between the two users", () => {
     test("modes and owners; the jtm user reads no jaws config, key or bundle and cannot reach the jaws socket; a wrong or missing key is refused", async () => {
       await fx.atBaseline();
       const jaws = host.users.jaws;
-      const dir = instanceDir(host, "jaws");
+      const dir = instanceDir("jaws");
       const url = `unix://${dir}/run/supervisor.sock`;
-      const key = instanceSecrets(host, "jaws");
+      const key = instanceSecrets("jaws");
       expect(modeOf(dir)).toBe("700");
       expect(modeOf(`${dir}/secret`)).toBe("700");
       expect(modeOf(`${dir}/supervisord.conf`)).toBe("600");
@@ -272,7 +286,7 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       // As the jaws user itself: the socket answers only to the key.
       expect(probe("jaws", url)).toBe("401");
       expect(probe("jaws", url, { user: "jaws-dev", password: "0".repeat(64) })).toBe("401");
-      expect(probe("jaws", url, { user: "jtm-dev", password: instanceSecrets(host, "jtm").key })).toBe("401");
+      expect(probe("jaws", url, { user: "jtm-dev", password: instanceSecrets("jtm").key })).toBe("401");
       expect(probe("jaws", url, { user: "jaws-dev", password: key.hash })).toBe("401"); // the hash is not the key
       expect(probe("jaws", url, { user: "jaws-dev", password: key.key })).toBe("ok");
       const anon = runAsUser("jaws", `${dir}/venv/bin/supervisorctl -s ${url} status`);
@@ -286,9 +300,9 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       const before = await fx.atBaseline();
       const port = await freeStablePort();
       await fx.project.deploy(variantWith((v) => (v.jaws.options = { inetPort: port })));
-      const dir = instanceDir(host, "jaws");
+      const dir = instanceDir("jaws");
       const url = `http://127.0.0.1:${port}`;
-      const key = instanceSecrets(host, "jaws");
+      const key = instanceSecrets("jaws");
 
       // Listening sockets on that port: exactly one, 127.0.0.1, owned by the jaws supervisord.
       const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
@@ -302,7 +316,7 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
           .map((f) => f[1]);
       expect(listening("/proc/net/tcp")).toEqual([`0100007F:${hexPort}`]);
       expect(fs.existsSync("/proc/net/tcp6") ? listening("/proc/net/tcp6") : []).toEqual([]);
-      const sd = snapshot(host).supervisord.jaws as number;
+      const sd = snapshot().supervisord.jaws as number;
       const inode = fs
         .readFileSync("/proc/net/tcp", "utf8")
         .split("\n")
@@ -329,17 +343,17 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       // Rotation on the inet endpoint.
       const r = sshRun(host, "jaws", `${dir}/bin/ensure --rotate-key`);
       expect(r.code, r.stderr + r.stdout).toBe(0);
-      const newKey = instanceSecrets(host, "jaws");
+      const newKey = instanceSecrets("jaws");
       expect(probe("jaws", url, { user: "jaws-dev", password: key.key })).toBe("401");
       expect(probe("jaws", url, { user: "jaws-dev", password: newKey.key })).toBe("ok");
       expect(runAsUser("jaws", `${dir}/bin/supervisorctl status ${GROUP}:ticker`).stdout).toMatch(/RUNNING/);
 
       // Back to the unix socket, with the rotated key.
       await fx.project.deploy(baseline());
-      expect(instanceSecrets(host, "jaws").key).toBe(newKey.key);
+      expect(instanceSecrets("jaws").key).toBe(newKey.key);
       expect(probe("jaws", `unix://${dir}/run/supervisor.sock`, { user: "jaws-dev", password: newKey.key })).toBe("ok");
       expect(listening("/proc/net/tcp")).toEqual([]);
-      expect(restartedBetween(before, snapshot(host)).supervisordRestarted).toEqual(["jaws"]);
+      expect(restartedBetween(before, snapshot()).supervisordRestarted).toEqual(["jaws"]);
     });
   });
 });

@@ -1,35 +1,36 @@
 /**
- * Issue 5, "State backend chosen by configuration": JAWS_STATE_BACKEND=pg against a real
+ * The state backend chosen by configuration: JAWS_STATE_BACKEND=pg against a real
  * PostgreSQL (a throw-away server started here). A stack is deployed with its state in
  * PostgreSQL; then two applies of one stack run at once (after a change, so both have work): the
  * second fails on the state lock with Terraform's clear message, the first succeeds, and the state
  * stays intact (listed, and a following plan is clean).
  *
- * Without PostgreSQL's server binaries the test is skipped with the reason; under CI=true it fails.
+ * Without PostgreSQL's server binaries the test is skipped with the reason; under CI it fails.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resetUserHome, type TestHostInfo } from "../host/test-host";
-import { useTestHost } from "../host/use-test-host";
-import { ROLES } from "./support/model";
+import { pidsByProgram } from "../../testkit/processes";
+import { Project } from "../../testkit/project";
+import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import { siteBaseline, stackName } from "../../testkit/test-site";
+import { inCI, useTestHost } from "../host/use-test-host";
+import { siteWithGreeting, timing } from "./support/fixture";
 import { postgresPrerequisites, ThrowawayPostgres } from "./support/postgres";
-import { type CmdResult, SiteProject, sitePids, siteStack, timing } from "./support/site-project";
 
 const { info, skipReason } = useTestHost();
 const missing = postgresPrerequisites();
 const pgSkip = missing.length > 0 ? `PostgreSQL prerequisites missing: ${missing.join("; ")}` : undefined;
-if (pgSkip && process.env.CI !== "true") console.warn(`[e2e skipped] ${pgSkip}`);
+if (pgSkip && !inCI()) console.warn(`[e2e skipped] ${pgSkip}`);
 
 const DB = "jaws_state";
-const CHANGE = { JAWS_TEST_SITE_ENV: JSON.stringify({ "jaws/jaws-greeter": { GREETING: "locked" } }) };
+const CHANGE = siteWithGreeting("locked");
 
 /** The schema main.ts gives the stack and deployment (constructs/state-backend.ts). */
-const SCHEMA = `jaws_deploy_${siteStack("jaws")}_dev`.replace(/[^A-Za-z0-9_]/g, "_");
+const SCHEMA = `jaws_deploy_${stackName("jaws")}_dev`.replace(/[^A-Za-z0-9_]/g, "_");
 
 // Under CI a silently skipped backend test would look green: fail instead.
-describe.runIf(process.env.CI === "true" && pgSkip)("pg state backend prerequisites (CI)", () => {
+describe.runIf(inCI() && pgSkip)("pg state backend prerequisites (CI)", () => {
   test("PostgreSQL server binaries are installed", () => {
     expect(missing).toEqual([]);
   });
@@ -38,7 +39,7 @@ describe.runIf(process.env.CI === "true" && pgSkip)("pg state backend prerequisi
 describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "real host, real PostgreSQL"})`, () => {
   const host = info as TestHostInfo;
   let pg: ThrowawayPostgres;
-  let project: SiteProject;
+  let project: Project;
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -46,7 +47,7 @@ describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "r
     await pg.start();
     pg.psql(`CREATE DATABASE ${DB}`);
     timing("state-pg: initdb + start PostgreSQL + create db", Date.now() - t0);
-    project = new SiteProject(host, { JAWS_STATE_BACKEND: "pg", PG_CONN_STR: pg.connStr(DB) });
+    project = new Project(host, { viaApp: true, env: { JAWS_STATE_BACKEND: "pg", PG_CONN_STR: pg.connStr(DB) } });
     for (const role of ROLES) resetUserHome(host, role);
   });
   afterAll(() => {
@@ -57,32 +58,27 @@ describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "r
 
   test("a stack deploys with its state in PostgreSQL (its own schema, nothing local, no credential in the JSON)", async () => {
     const t0 = Date.now();
-    await project.deploy({}, ["jaws"]);
+    await project.deploy(siteBaseline(), { roles: ["jaws"] });
     timing("state-pg: deploy of jaws-testhost", Date.now() - t0);
-    const backend = (project.stackJson("jaws").terraform as { backend: Record<string, Record<string, string>> }).backend;
-    expect(backend).toEqual({ pg: { schema_name: SCHEMA } });
+    expect(project.stackJson("jaws").terraform.backend).toEqual({ pg: { schema_name: SCHEMA } });
     expect(JSON.stringify(project.stackJson("jaws"))).not.toContain(`127.0.0.1:${pg.port}`);
     expect(pg.psql(`SELECT name FROM ${SCHEMA}.states`, DB)).toBe("default");
     expect(fs.existsSync(path.join(project.dir, "state"))).toBe(false);
-    expect(Object.values(sitePids("jaws", "dev")).some((p) => p > 0)).toBe(true);
+    expect(Object.values(pidsByProgram("jaws")).some((p) => p > 0)).toBe(true);
   });
 
   test("two concurrent applies of one stack: the second fails on the state lock, the first succeeds, the state stays intact", async () => {
     project.synth(CHANGE);
-    project.init("jaws", CHANGE);
+    project.init("jaws");
     const serialBefore = stateSerial(project);
-    const greeterBefore = sitePids("jaws", "dev")["jaws-dev:jaws-greeter"];
+    const greeterBefore = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
 
     // The first apply: started, and seen working on the host (it holds the lock for its whole run).
     const t0 = Date.now();
-    const first = startApply(
-      project,
-      ["apply", "-auto-approve", "-input=false", "-no-color"],
-      /Provisioning with|Creating\.\.\.|Destroying\.\.\./,
-    );
-    await first.reached;
+    const first = project.startTerraform("jaws", ["apply", "-auto-approve", "-input=false"]);
+    await first.waitForLine(/Provisioning with|Creating\.\.\.|Destroying\.\.\./);
     // The second, while the first is provisioning; no waiting for the lock.
-    const second = await startApply(project, ["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=0s"]).done;
+    const second = await project.startTerraform("jaws", ["apply", "-auto-approve", "-input=false", "-lock-timeout=0s"]).done;
     const firstResult = await first.done;
     timing("state-pg: the two concurrent applies", Date.now() - t0);
 
@@ -96,58 +92,24 @@ describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "r
 
     // The state: one newer version, both resources, the change applied once, and nothing left to do.
     expect(stateSerial(project)).toBeGreaterThan(serialBefore);
-    const list = project.terraform("jaws", ["state", "list"], CHANGE);
+    const list = project.terraform("jaws", ["state", "list"]);
     expect(list.code, list.output).toBe(0);
     expect(list.output.trim().split("\n").sort()).toEqual([
       expect.stringMatching(/^terraform_data\.supervisor_deploy_/),
       expect.stringMatching(/^terraform_data\.supervisor_instance_/),
     ]);
-    const plan = project.terraform("jaws", ["plan", "-input=false", "-detailed-exitcode"], CHANGE);
+    const plan = project.plan("jaws");
     expect(plan.code, plan.output).toBe(0);
     // The lock is released: a later plan took it (above) and no lock is left behind.
     expect(pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", DB)).toBe("0");
-    const greeterAfter = sitePids("jaws", "dev")["jaws-dev:jaws-greeter"];
+    const greeterAfter = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
     expect(greeterAfter).toBeGreaterThan(0);
     expect(greeterAfter).not.toBe(greeterBefore);
   });
 });
 
-function stateSerial(project: SiteProject): number {
-  const r = project.terraform("jaws", ["state", "pull"], CHANGE);
+function stateSerial(project: Project): number {
+  const r = project.terraform("jaws", ["state", "pull"]);
   if (r.code !== 0) throw new Error(`state pull failed: ${r.output}`);
-  return (JSON.parse(r.output.slice(r.output.indexOf("{"))) as { serial: number }).serial;
-}
-
-/** `terraform <args>` in the stack dir, streaming: `reached` resolves when `marker` is printed. */
-function startApply(project: SiteProject, args: string[], marker?: RegExp): { reached: Promise<void>; done: Promise<CmdResult> } {
-  const t0 = Date.now();
-  const child = spawn("terraform", [`-chdir=${project.stackDir("jaws")}`, ...args], {
-    cwd: project.dir,
-    env: project.env(CHANGE),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  let markReached: () => void = () => {};
-  let markFailed: (e: Error) => void = () => {};
-  const reached = new Promise<void>((resolve, reject) => {
-    markReached = resolve;
-    markFailed = reject;
-  });
-  // Only awaited when there is a marker: never an unhandled rejection otherwise.
-  reached.catch(() => {});
-  const onData = (d: Buffer) => {
-    output += d;
-    if (marker?.test(output)) markReached();
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const timer = setTimeout(() => child.kill("SIGTERM"), 240_000);
-  const done = new Promise<CmdResult>((resolve) => {
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      markFailed(new Error(`terraform ${args[0]} ended before ${marker}:\n${output}`));
-      resolve({ code: code ?? -1, output, ms: Date.now() - t0 });
-    });
-  });
-  return { reached, done };
+  return (JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { serial: number }).serial;
 }

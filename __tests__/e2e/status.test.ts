@@ -1,17 +1,18 @@
 /**
- * Issue 5, "Operators": `npm run status -- <site> <deployment>` over real SSH to the test host,
+ * Operators: `npm run status -- <site> <deployment>` over real SSH to the test host,
  * with the same site definition as the deploy (JAWS_SITES_MODULE, pinned host key, the instances'
  * own keys). Every program of both instances with state, PID and uptime; clear errors when
  * supervisord is not running, when nothing is deployed, and when the host cannot be reached.
  */
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resetUserHome, runAsUser, type TestHostInfo } from "../host/test-host";
+import { type RunResult, run } from "../../testkit/commands";
+import { pidsByProgram, supervisordPid } from "../../testkit/processes";
+import { Project, REPO } from "../../testkit/project";
+import { ROLES, resetUserHome, runAsUser, type TestHostInfo } from "../../testkit/test-host";
+import { instanceDir, SITE_NAME, siteBaseline } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { runCommand } from "./support/commands";
-import { ROLES } from "./support/model";
-import { freeStablePort, REPO, waitFor } from "./support/project";
-import { type CmdResult, SiteProject, siteInstanceDir, sitePids, siteSupervisordPid, timing } from "./support/site-project";
-import { TEST_SITE_NAME } from "./support/test-site";
+import { freeStablePort, timing, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -23,11 +24,11 @@ const ONE_SHOTS = new Set(["jaws-setup"]);
 
 describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new SiteProject(host);
+  const project = new Project(host, { viaApp: true });
 
   /** `npm run status -- testhost <deployment>` in the repository, with the site's environment. */
-  const status = (deployment: string, extra: Record<string, string> = {}): CmdResult =>
-    runCommand("npm", ["run", "--silent", "status", "--", TEST_SITE_NAME, deployment], {
+  const status = (deployment: string, extra: Record<string, string> = {}): RunResult =>
+    run("npm", ["run", "--silent", "status", "--", SITE_NAME, deployment], {
       cwd: REPO,
       env: project.env(extra),
       timeoutMs: 120_000,
@@ -36,7 +37,7 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
   beforeAll(async () => {
     for (const role of ROLES) resetUserHome(host, role);
     const t0 = Date.now();
-    await project.deploy();
+    await project.deploy(siteBaseline());
     timing("status: deploy of both stacks", Date.now() - t0);
   });
   afterAll(() => {
@@ -51,7 +52,7 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
     expect(r.code, r.output).toBe(0);
     for (const role of ROLES) {
       expect(r.output).toContain(`== ${role}-dev (${host.users[role].name}@127.0.0.1:${host.port})`);
-      const pids = sitePids(role, "dev");
+      const pids = pidsByProgram(role);
       for (const program of PROGRAMS[role]) {
         const name = `jaws-dev:${program}`;
         const line = r.output.split("\n").find((l) => l.startsWith(`${name} `));
@@ -70,11 +71,11 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
   });
 
   test("supervisord of one instance shut down: says so, names the ensure script, exit 1; the other instance still shown", async () => {
-    const dir = siteInstanceDir("jtm", "dev");
+    const dir = instanceDir("jtm");
     const down = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown`);
     expect(down.code, down.stderr + down.stdout).toBe(0);
-    await waitFor("jtm supervisord gone", () => siteSupervisordPid("jtm", "dev") === undefined, 15_000);
-    expect(siteSupervisordPid("jtm", "dev")).toBeUndefined();
+    await waitFor("jtm supervisord gone", () => supervisordPid("jtm") === undefined, 15_000);
+    expect(supervisordPid("jtm")).toBeUndefined();
 
     const r = status("dev");
     timing("status: npm run status (jtm down)", r.ms);
@@ -90,14 +91,14 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
   test("nothing deployed for a deployment: says so, exit 1", () => {
     const r = status("staging");
     expect(r.code, r.output).toBe(1);
-    expect(r.output).toContain(`nothing deployed in ${siteInstanceDir("jaws", "staging")}`);
-    expect(r.output).toContain(`nothing deployed in ${siteInstanceDir("jtm", "staging")}`);
+    expect(r.output).toContain(`nothing deployed in ${instanceDir("jaws", "staging")}`);
+    expect(r.output).toContain(`nothing deployed in ${instanceDir("jtm", "staging")}`);
   });
 
   test("wrong SSH port: says the host cannot be reached, exit 1", async () => {
     const port = await freeStablePort();
-    const overrides = JSON.parse(project.env().JAWS_OVERRIDES as string);
-    const r = status("dev", { JAWS_OVERRIDES: JSON.stringify({ ...overrides, port }) });
+    const elsewhere = project.setVariant(siteBaseline(), { ...host, port }, path.join(project.dir, "wrong-port.json"));
+    const r = status("dev", { JAWS_TEST_SITE: elsewhere });
     timing("status: npm run status (wrong port)", r.ms);
     console.info(r.output);
     expect(r.code, r.output).toBe(1);

@@ -3,12 +3,11 @@
  * (pinned host key, per-user keys, certificates, sessions countable), and Terraform's ssh
  * connection (plain key, certificate, bastion) works against it.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { automationEnv, runCommand } from "../e2e/support/commands";
+import { automationEnv, run } from "../../testkit/commands";
 import {
   countSshSessions,
   DEFAULT_PARENT_DIR,
@@ -24,7 +23,7 @@ import {
   stopTestHost,
   type TestHostInfo,
   userProcesses,
-} from "./test-host";
+} from "../../testkit/test-host";
 import { useTestHost } from "./use-test-host";
 
 const { info, skipReason } = useTestHost();
@@ -49,7 +48,7 @@ function terraformApply(dir: string, mainTf: string): TfResult {
     ["init", "-no-color"],
     ["apply", "-auto-approve", "-no-color"],
   ]) {
-    const r = runCommand("terraform", args, { cwd: dir, env, timeoutMs: 120_000 });
+    const r = run("terraform", args, { cwd: dir, env, timeoutMs: 120_000 });
     output += `$ terraform ${args.join(" ")}\n${r.output}`;
     if (r.code !== 0) return { code: r.code, output };
   }
@@ -157,10 +156,8 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
     keygen(otherCa, "other-ca");
     const signed = path.join(tmp, "signed_by_other_ca");
     keygen(signed, "signed-by-other-ca");
-    const sign = spawnSync("ssh-keygen", ["-q", "-s", otherCa, "-I", "x", "-n", jaws.name, "-V", "-5m:+1d", `${signed}.pub`], {
-      encoding: "utf8",
-    });
-    expect(sign.status, sign.stderr).toBe(0);
+    const sign = run("ssh-keygen", ["-q", "-s", otherCa, "-I", "x", "-n", jaws.name, "-V", "-5m:+1d", `${signed}.pub`]);
+    expect(sign.code, sign.stderr).toBe(0);
     const r2 = sshRun(host, "jaws", "true", {
       identityFile: signed,
       extraSshArgs: ["-o", `CertificateFile=${signed}-cert.pub`],
@@ -191,13 +188,17 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
   test("scp (SFTP) puts a file into the home, owned by the user", () => {
     const local = path.join(tmp, "payload.txt");
     fs.writeFileSync(local, "payload\n");
-    const r = spawnSync(
-      "scp",
-      [...sshOptions(host), "-P", String(host.port), "-i", jtm.privateKeyPath, local, `${jtm.name}@${host.host}:payload.txt`],
-      { encoding: "utf8", timeout: 60_000 },
-    );
+    const r = run("scp", [
+      ...sshOptions(host),
+      "-P",
+      String(host.port),
+      "-i",
+      jtm.privateKeyPath,
+      local,
+      `${jtm.name}@${host.host}:payload.txt`,
+    ]);
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     const remote = path.join(jtm.home, "payload.txt");
     expect(fs.readFileSync(remote, "utf8")).toBe("payload\n");
     expect(ownerOf(remote)).toBe(jtm.uid);

@@ -1,30 +1,37 @@
 /**
- * Shared set-up of the e2e test files: a project per file, deployed to the test host, and the
- * "baseline deployed and healthy" precondition every test starts from.
+ * Shared set-up and checks of the e2e test files: a project per file, deployed to the test host,
+ * the "baseline deployed and healthy" precondition every test starts from, and looks at the host.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
 import { expect } from "vitest";
-import { resetUserHome, type TestHostInfo, type TestUserRole } from "../../host/test-host";
-import { baseline, GROUP, type ModelVariant, ROLES } from "./model";
-import { E2eProject, processesMatching, type Snapshot, snapshot } from "./project";
-
-/** Environment of a live process (read as root). */
-export function environ(pid: number): Record<string, string> {
-  return Object.fromEntries(
-    fs
-      .readFileSync(`/proc/${pid}/environ`, "utf8")
-      .split("\0")
-      .filter((kv) => kv.includes("="))
-      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-  );
-}
+import type { JawsServiceOptions } from "../../../constructs";
+import { processesMatching, type Snapshot, snapshot } from "../../../testkit/processes";
+import { Project } from "../../../testkit/project";
+import { ROLES, resetUserHome, runAsUser, type TestHostInfo, type TestUserRole } from "../../../testkit/test-host";
+import { baseline, GROUP, instanceDir, siteBaseline, type Variant } from "../../../testkit/test-site";
 
 /** The baseline with something changed. */
-export function variantWith(change: (v: ReturnType<typeof baseline>) => void): ModelVariant {
-  const v = baseline();
-  change(v);
-  return v;
+export function variantWith(change: (v: Variant) => void, from: Variant = baseline()): Variant {
+  change(from);
+  return from;
 }
+
+/** The site's baseline (as the app deploys it) with jaws-greeter's GREETING changed: a one-line change. */
+export const siteWithGreeting = (greeting: string) =>
+  variantWith(
+    (v) => (v.jaws.services["jaws-greeter"] = { ...v.jaws.services["jaws-greeter"], environment: { GREETING: greeting } }),
+    siteBaseline(),
+  );
+
+/** Dies at start, with a line on stdout and on stderr for the health gate to show. */
+export const crasher = (): JawsServiceOptions => ({
+  command: ["/bin/sh", "-c", "echo 'crasher: reading config'; echo 'crasher: FATAL no such config file' >&2; exit 3"],
+  startsecs: 1,
+  startretries: 0,
+});
 
 /** Every loop RUNNING, every one-shot EXITED 0, nothing else, in both instances. */
 export function expectBaselineUp(s: Snapshot): void {
@@ -41,43 +48,39 @@ export function expectBaselineUp(s: Snapshot): void {
 }
 
 /** Each loop of the instance runs exactly once (by its command line). */
-export function expectEachOnce(host: TestHostInfo, role: TestUserRole, markers: string[]): void {
-  for (const m of markers) expect(processesMatching(host, role, m).length, `processes matching '${m}'`).toBe(1);
+export function expectEachOnce(role: TestUserRole, markers: string[]): void {
+  for (const m of markers) expect(processesMatching(role, m).length, `processes matching '${m}'`).toBe(1);
 }
 
-export class Fixture {
-  project: E2eProject;
+/** "<role> <group>:<process>" -> pid, for readable assertion failures. */
+export const pidsOf = (s: Snapshot) => Object.fromEntries(Object.entries(s.processes).map(([k, p]) => [k, p.pid]));
 
-  constructor(readonly host: TestHostInfo) {
-    this.project = new E2eProject(host);
+export class Fixture {
+  project: Project;
+
+  constructor(
+    readonly host: TestHostInfo,
+    private readonly opts: ConstructorParameters<typeof Project>[1] = {},
+  ) {
+    this.project = new Project(host, opts);
   }
 
   /** Nothing on the host, a new project with empty state. */
   fromNothing(): void {
-    for (const role of ROLES) resetUserHome(this.host, role);
-    this.project.remove();
-    this.project = new E2eProject(this.host);
+    this.cleanup();
+    this.project = new Project(this.host, this.opts);
   }
 
   /**
-   * The baseline deployed and healthy: a cheap no-op when the previous test left it so, a
-   * deploy of the difference otherwise, a cold deploy from nothing if the host is broken.
+   * The baseline deployed and healthy: a cheap no-op when the previous test left it so, a deploy
+   * of the difference otherwise. A deploy that cannot get there fails the test: a test that
+   * breaks the host on purpose rebuilds it itself (`fromNothing`).
    */
   async atBaseline(): Promise<Snapshot> {
-    try {
-      await this.project.deploy(baseline());
-      const s = snapshot(this.host);
-      expectBaselineUp(s);
-      return s;
-    } catch (e) {
-      // Shown, not swallowed: a previous test may have left a real fault behind.
-      console.warn(`baseline not reached by a deploy (${e instanceof Error ? e.message.split("\n")[0] : e}); deploying from nothing`);
-      this.fromNothing();
-      await this.project.deploy(baseline());
-      const s = snapshot(this.host);
-      expectBaselineUp(s);
-      return s;
-    }
+    await this.project.deploy(baseline());
+    const s = snapshot();
+    expectBaselineUp(s);
+    return s;
   }
 
   cleanup(): void {
@@ -85,3 +88,112 @@ export class Fixture {
     this.project.remove();
   }
 }
+
+/** Text of a file of the instance on the host (read as root, locally). */
+export const hostFile = (role: TestUserRole, relPath: string, deployment?: string) =>
+  fs.readFileSync(path.join(instanceDir(role, deployment), relPath), "utf8");
+
+/** Polls `check` every 50 ms until it returns a value (not undefined/false), or throws with `what`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+/**
+ * Polls `check` as often as the event loop allows (for events that last a fraction of a second),
+ * yielding between polls so the test runner and child pipes are served; true when it held.
+ */
+export async function spinUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setImmediate(r));
+  }
+  return false;
+}
+
+/** SIGKILL, ignoring processes already gone. */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
+
+/**
+ * A free TCP port on 127.0.0.1 below the ephemeral range (32768+), so no outgoing
+ * connection (ssh, terraform) can take it between this check and supervisord's bind.
+ */
+export async function freeStablePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port in 20000-31999 on 127.0.0.1");
+}
+
+/**
+ * XML-RPC `supervisor.getState` against the instance's control endpoint, as `role`, with the given
+ * credentials (or none): "ok", "401" (refused for its credentials), or the error text.
+ */
+export function probe(role: TestUserRole, serverUrl: string, credentials?: { user: string; password: string }): string {
+  const script = [
+    "import xmlrpc.client",
+    "from supervisor import xmlrpc as sx",
+    `t = sx.SupervisorTransport(${JSON.stringify(credentials?.user ?? "")} or None, ${JSON.stringify(credentials?.password ?? "")} or None, ${JSON.stringify(serverUrl)})`,
+    "try:",
+    "    xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t).supervisor.getState(); print('ok')",
+    "except xmlrpc.client.ProtocolError as e:",
+    "    print(e.errcode)",
+    "except Exception as e:",
+    "    print('%s: %s' % (type(e).__name__, e))",
+  ].join("\n");
+  // Debian's python sees supervisor; the instance's venv may be unreadable to `role`.
+  const r = runAsUser(role, "/usr/bin/python3 -", { input: script });
+  return (r.stdout.trim() || r.stderr.trim()).split("\n").pop() ?? "";
+}
+
+/** The password in a supervisorctl.conf text. */
+export const passwordOf = (ctlConf: string) => /^password=(.*)$/m.exec(ctlConf)?.[1] ?? "";
+
+/** Mode bits of a host path as an octal string ("700"). */
+export const modeOf = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+
+/** Every file and directory under `dir` (recursive), as paths; throws when `dir` cannot be read. */
+export const listFiles = (dir: string): string[] => (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f));
+
+/** Paths under `dir` (but not under `skipDir`) of the files whose bytes contain any of `needles`; throws when one cannot be read. */
+export function filesContaining(dir: string, needles: string[], skipDir = "\0"): string[] {
+  const bufs = needles.filter(Boolean).map((n) => Buffer.from(n));
+  return listFiles(dir).filter(
+    (p) => p !== skipDir && !p.startsWith(`${skipDir}/`) && fs.lstatSync(p).isFile() && bufs.some((n) => fs.readFileSync(p).includes(n)),
+  );
+}
+
+/** The instance's current key and its `{SHA}` hash (read as root on the host). */
+export function instanceSecrets(role: TestUserRole): { key: string; hash: string } {
+  const dir = instanceDir(role);
+  const key = fs.readFileSync(`${dir}/secret/key`, "utf8").trim();
+  const hash = /password=(\{SHA\}[0-9a-f]{40})/.exec(fs.readFileSync(`${dir}/secret/auth.conf`, "utf8"))?.[1] ?? "";
+  if (key.length < 32 || !hash) throw new Error(`no key or hash for ${role} in ${dir}/secret`);
+  return { key, hash };
+}
+
+/** sha256 of a file (throws when it cannot be read). */
+export const fileHash = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+/** Logs a measured duration (the report collects them). */
+export const timing = (label: string, ms: number) => console.info(`[timing] ${label}: ${(ms / 1000).toFixed(1)} s`);

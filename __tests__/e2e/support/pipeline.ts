@@ -2,12 +2,12 @@
  * `.gitlab-ci.yml` read as GitLab reads it (extends merged, parallel:matrix expanded), a check of
  * the commands its jobs run, and a throw-away copy of the working tree for `gitlab-ci-local`.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { BIN, REPO } from "./project";
+import { runOk } from "../../../testkit/commands";
+import { BIN, REPO } from "../../../testkit/project";
 
 /** Top-level keys that are not jobs (GitLab's global keywords). */
 const GLOBAL_KEYWORDS = new Set([
@@ -163,11 +163,7 @@ export function checkCommands(jobName: string, job: Job, stackArgs: string[]): s
 export function workingTreeCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-glcl-"));
   const repo = path.join(dir, "repo");
-  const git = (args: string[], cwd = REPO) => {
-    const r = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const git = (args: string[], cwd = REPO) => runOk("git", args, { cwd }).stdout;
   git(["clone", "-q", "--no-hardlinks", REPO, repo]);
   const files = git(["ls-files", "-co", "--exclude-standard", "-z"]).split("\0").filter(Boolean);
   for (const f of files) {
