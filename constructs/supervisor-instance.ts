@@ -3,7 +3,7 @@ import { type InstanceModel, resolveInstance } from "./model/instance";
 import type { ServiceModel } from "./model/service";
 import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
 import { type RenderedInstance, renderInstance } from "./render/render-instance";
-import { formatProblem, hostConflicts, instanceWarnings, validateInstance } from "./rules";
+import { formatProblem, hostConflicts, instanceWarnings, type Problem, validateInstance } from "./rules";
 import { addOutput, createDeployResources, warn } from "./terraform";
 
 /**
@@ -247,14 +247,18 @@ export class SupervisorInstance extends Construct {
       kind: model.deployResource,
       connection: model.ssh,
       instanceDirectory: model.dir,
+      // cdktf resolves every value before it runs validations: an invalid model renders nothing,
+      // and the validation below reports its problems.
+      isValid: () => this.problems().length === 0,
       triggers: () => this.triggers(),
       bundle: () => this.render().bundle,
       destroyScript: () => this.render().destroyScript,
     });
 
     for (const w of instanceWarnings(model)) warn(this, formatProblem(w));
+    // cdktf prefixes each message with this construct's path: other paths (a program's) are named.
     this.node.addValidation({
-      validate: () => [...validateInstance(this.model()), ...this.hostConflicts()].map(formatProblem),
+      validate: () => this.problems().map((p) => (p.path === this.node.path ? `${p.field}: ${p.message}` : formatProblem(p))),
     });
     this.addOutputs(model);
   }
@@ -278,8 +282,13 @@ export class SupervisorInstance extends Construct {
     return this.rendered;
   }
 
+  /** Everything wrong with the instance: its own rules, then its conflicts with the app's other instances. */
+  private problems(): Problem[] {
+    return [...validateInstance(this.model()), ...this.hostConflicts()];
+  }
+
   /** This instance's conflicts with the other instances of the app, found by walking the construct tree. */
-  private hostConflicts() {
+  private hostConflicts(): Problem[] {
     const all = this.node.root.node.findAll().filter(SupervisorInstance.isSupervisorInstance);
     const path = this.node.path;
     return hostConflicts(all.map((i) => i.model())).filter((p) => p.path === path);

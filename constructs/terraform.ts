@@ -33,6 +33,8 @@ export interface DeployResourceSpec {
   readonly connection: SshSettings;
   /** Where the instance lives on the host: with the connection, its identity. */
   readonly instanceDirectory: string;
+  /** False when the model has problems: nothing is rendered, the values are placeholders. */
+  readonly isValid: () => boolean;
   /** Every value that, when changed, must re-run the deploy (no secrets). */
   readonly triggers: () => Record<string, string>;
   /** The script run on the host (starts with `#!`): writes the instance's files and deploys them. */
@@ -117,7 +119,7 @@ function sshResource(
         port: String(c.port),
         user: c.user,
         ...(c.hostKey === undefined ? {} : { host_key: c.hostKey }),
-        ...triggers(),
+        ...(spec.isValid() ? triggers() : { invalid: "see the validation errors" }),
       };
       return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, literal(v)]));
     },
@@ -160,7 +162,12 @@ export function createDeployResources(
     "deploy",
     spec,
     spec.triggers,
-    () => [{ type: "remote-exec", inline: [Lazy.stringValue({ produce: () => `\${base64decode("${toBase64(spec.bundle())}")}` })] }],
+    () => [
+      {
+        type: "remote-exec",
+        inline: [Lazy.stringValue({ produce: () => (spec.isValid() ? `\${base64decode("${toBase64(spec.bundle())}")}` : "exit 1") })],
+      },
+    ],
     [instance],
   );
   return { instance, deploy };

@@ -1,4 +1,6 @@
+import type { Problem } from "../rules/problem";
 import type { SupervisorInstanceProps } from "../supervisor-instance";
+import { normalisePath, tokenProblems } from "./input";
 import type { ServiceModel } from "./service";
 import type { ByteSize, DeployResourceKind, LogLevel } from "./values";
 
@@ -67,16 +69,18 @@ export interface InstanceModel {
   readonly deployResource: DeployResourceKind;
   readonly redeployToken?: string;
   readonly services: readonly ServiceModel[];
+  /** Problems of the raw props found before any rule (cdktf tokens). */
+  readonly inputProblems: readonly Problem[];
 }
 
 /** Applies the defaults; does not validate (see rules/). */
 export function resolveInstance(o: SupervisorInstanceProps, path: string, services: readonly ServiceModel[] = []): InstanceModel {
-  const baseDirectory = o.baseDirectory ?? `/home/${o.user}/jaws-supervisor`;
-  const dir = `${baseDirectory.replace(/\/+$/, "")}/${o.name}-${o.deployment}`;
+  const baseDirectory = normalisePath(o.baseDirectory ?? `/home/${o.user}/jaws-supervisor`);
+  const dir = normalisePath(`${baseDirectory}/${o.name}-${o.deployment}`);
   const control: ControlEndpoint =
     o.inetPort !== undefined
       ? { kind: "inet", host: o.inetHost ?? "127.0.0.1", port: o.inetPort }
-      : { kind: "unix", socketFile: o.socketFile ?? `${dir}/run/supervisor.sock` };
+      : { kind: "unix", socketFile: normalisePath(o.socketFile) ?? `${dir}/run/supervisor.sock` };
   const bastion =
     o.bastionHost === undefined
       ? undefined
@@ -109,25 +113,25 @@ export function resolveInstance(o: SupervisorInstanceProps, path: string, servic
       preamble: o.shellPreamble ?? [],
       supervisorVersion: o.supervisorVersion ?? "4.2.5",
       indexUrl: o.pipIndexUrl,
-      findLinks: o.pipFindLinks ?? [],
+      findLinks: (o.pipFindLinks ?? []).map((l) => normalisePath(l)),
       noIndex: o.pipNoIndex ?? false,
       systemSitePackages: o.venvSystemSitePackages ?? false,
     },
     control,
     supervisord: {
-      logfile: o.logfile ?? `${dir}/log/supervisord.log`,
+      logfile: normalisePath(o.logfile) ?? `${dir}/log/supervisord.log`,
       logfileMaxbytes: o.logfileMaxbytes ?? "50MB",
       logfileBackups: o.logfileBackups ?? 2,
       loglevel: o.loglevel ?? "info",
-      pidfile: o.pidfile ?? `${dir}/run/supervisord.pid`,
+      pidfile: normalisePath(o.pidfile) ?? `${dir}/run/supervisord.pid`,
       minfds: o.minfds ?? 1024,
       minprocs: o.minprocs ?? 200,
       identifier: o.identifier ?? `supervisor-${o.name}-${o.deployment}`,
       umask: o.umask ?? "022",
-      childlogdir: o.childlogdir ?? `${dir}/log`,
+      childlogdir: normalisePath(o.childlogdir) ?? `${dir}/log`,
       environment: o.environment ?? {},
       nodaemon: o.nodaemon ?? false,
-      directory: o.directory ?? dir,
+      directory: normalisePath(o.directory) ?? dir,
     },
     group: { name: o.groupName ?? `jaws-${o.deployment}`, priority: o.groupPriority ?? 999 },
     healthTimeoutSeconds: o.healthTimeoutSeconds ?? 60,
@@ -137,5 +141,6 @@ export function resolveInstance(o: SupervisorInstanceProps, path: string, servic
     deployResource: o.deployResource ?? "null_resource",
     redeployToken: o.redeployToken,
     services,
+    inputProblems: tokenProblems(o, path),
   };
 }

@@ -1,6 +1,8 @@
 import type { JawsServiceOptions } from "../jaws-service";
 import { shlexSplit } from "../render/escape";
 import { CONTROL_CHARS } from "../render/syntax";
+import type { Problem } from "../rules/problem";
+import { normalisePath, tokenProblems } from "./input";
 import type { AutoRestart, ByteSize, SignalName } from "./values";
 
 export interface ServiceModel {
@@ -37,6 +39,8 @@ export interface ServiceModel {
   readonly wrapperFile: string;
   readonly locale: string;
   readonly venv?: string;
+  /** Problems of the raw props found before any rule (cdktf tokens). */
+  readonly inputProblems: readonly Problem[];
 }
 
 /** Applies the defaults; `instanceDir` is where logs and wrappers go. Does not validate. */
@@ -64,18 +68,19 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
     stopasgroup: o.stopasgroup ?? true,
     killasgroup: o.killasgroup ?? true,
     redirectStderr: o.redirectStderr ?? false,
-    stdoutLogfile: o.stdoutLogfile ?? `${logBase}.out.log`,
+    stdoutLogfile: normalisePath(o.stdoutLogfile) ?? `${logBase}.out.log`,
     stdoutLogfileMaxbytes: o.stdoutLogfileMaxbytes ?? "50MB",
     stdoutLogfileBackups: o.stdoutLogfileBackups ?? 2,
-    stderrLogfile: o.stderrLogfile ?? (o.redirectStderr ? "NONE" : `${logBase}.err.log`),
+    stderrLogfile: normalisePath(o.stderrLogfile) ?? (o.redirectStderr ? "NONE" : `${logBase}.err.log`),
     stderrLogfileMaxbytes: o.stderrLogfileMaxbytes ?? "50MB",
     stderrLogfileBackups: o.stderrLogfileBackups ?? 2,
     environment: o.environment ?? {},
-    directory: o.directory,
+    directory: normalisePath(o.directory),
     umask: o.umask,
     useWrapper: o.useWrapper ?? true,
     wrapperFile: `${instanceDir}/bin/${name}.sh`,
     locale: o.locale ?? "en_US.UTF-8",
-    venv: o.venv,
+    venv: normalisePath(o.venv),
+    inputProblems: tokenProblems(o, path),
   };
 }

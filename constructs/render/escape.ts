@@ -4,7 +4,7 @@
  * in exactly one place and tested once.
  */
 
-import { expansionsIn, SAFE_CHAR, SAFE_WORD } from "./syntax";
+import { expansionsIn, SAFE_CHAR, SAFE_WORD, WHITESPACE } from "./syntax";
 
 /** `%` -> `%%`: for values that supervisord must read literally. */
 export function escapePercent(value: string): string {
@@ -23,26 +23,23 @@ export function escapePercentKeepExpansions(value: string): string {
 }
 
 /**
- * Quotes one argument for supervisord's `command=` (split with Python's POSIX
- * shlex). Unsafe characters are backslash-escaped one by one rather than
- * quoted: that way no `;` or `#` is ever preceded by whitespace, which the
- * config parser would take for the start of an inline comment.
+ * Quotes one argument for supervisord's `command=` (split with Python's POSIX shlex after `%`
+ * formatting). The argument is always literal: `%` is doubled later (escapePercent), `(` is
+ * backslash-escaped, so no `%(...)` text survives for supervisord to expand (with an
+ * `[include]`, it replaces `%(here)s` textually before anything else). Other unsafe characters
+ * are backslash-escaped one by one, so no `;` or `#` ever follows whitespace (the config
+ * parser would take it for a comment); whitespace is single-quoted, because the config reader
+ * strips a trailing space together with its backslash.
  */
 export function quoteSupervisorArg(arg: string): string {
   if (arg === "") return "''";
   if (SAFE_WORD.test(arg)) return arg;
   let out = "";
-  let last = 0;
-  const escapeChars = (text: string) => {
-    for (const ch of text) out += SAFE_CHAR.test(ch) ? ch : `\\${ch}`;
-  };
-  // supervisord's own expansions stay readable and working.
-  for (const e of expansionsIn(arg)) {
-    escapeChars(arg.slice(last, e.index));
-    out += e.text;
-    last = e.index + e.text.length;
+  for (const ch of arg) {
+    if (SAFE_CHAR.test(ch)) out += ch;
+    else if (WHITESPACE.test(ch)) out += `'${ch}'`;
+    else out += `\\${ch}`;
   }
-  escapeChars(arg.slice(last));
   return out;
 }
 

@@ -16,8 +16,12 @@ const PATH_CHARS = "A-Za-z0-9_@+=:,./-";
 export const PATH_WORD = new RegExp(`^[${PATH_CHARS}]+$`);
 export const ABSOLUTE_PATH = new RegExp(`^/[${PATH_CHARS}]*$`);
 
-/** Names supervisord expands in `%(name)s` (program sections; `ENV_X` everywhere). */
-const EXPANSION_NAMES = "program_name|group_name|host_node_name|here|process_num|numprocs|ENV_[A-Za-z_][A-Za-z0-9_]*";
+/**
+ * The `%(name)s` expansions the library keeps, in process names and log file paths only (one
+ * decision: commands and environments are always literal). `%(ENV_X)s` is not among them: it
+ * would make the config depend on supervisord's environment at parse time, so it stays literal.
+ */
+const EXPANSION_NAMES = "program_name|group_name|host_node_name|here|process_num|numprocs";
 
 /** Groups: 1 name, 2 flags, 3 width, 4 conversion. */
 export const expansionPattern = (): RegExp => new RegExp(`%\\((${EXPANSION_NAMES})\\)([-#0 +]*)(\\d*)([sd])`, "g");
@@ -34,6 +38,28 @@ export function hasExpansion(value: string, name?: string | RegExp): boolean {
 
 /** The value with every expansion replaced by `x`: what is left must pass the plain rules. */
 export const withoutExpansions = (value: string): string => value.replace(expansionPattern(), "x");
+
+/**
+ * Whitespace to Python's `str.isspace()` or JavaScript's `\s`: the config reader strips it from
+ * both ends of a value, so an argument never ends in it unquoted.
+ */
+export const WHITESPACE = /[\s\u0085]/;
+
+/**
+ * A value with supervisord's `%` formatting applied the way supervisord does it for the names a
+ * program section knows (`%(program_name)s`, `%(process_num)02d`...); `%%` gives `%`.
+ */
+export function expand(value: string, names: Readonly<Record<string, string | number>>): string {
+  return value.replace(/%(?:%|\(([a-z_]+)\)([-#0 +]*)(\d*)([sd]))/g, (all, key, flags, width, conv) => {
+    if (all === "%%") return "%";
+    const raw = names[key];
+    if (raw === undefined) return all;
+    let text = conv === "d" ? String(Math.trunc(Number(raw))) : String(raw);
+    const w = Number(width || 0);
+    if (text.length < w) text = flags.includes("-") ? text.padEnd(w) : text.padStart(w, flags.includes("0") && conv === "d" ? "0" : " ");
+    return text;
+  });
+}
 
 /** Control characters but tab: no config line or shell word can carry them. */
 export const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;

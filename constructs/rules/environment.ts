@@ -13,6 +13,11 @@ export function supervisordEnvironment(c: Checks, field: string, env: Readonly<R
         `${field}.${k}`,
         "quotes, backslashes, control characters and ' ;'/' #' cannot pass through supervisord's environment= (4.2 mangles or cuts them); use the service's wrapper (useWrapper) instead",
       );
+    } else if (v.includes("%(here)s")) {
+      c.fail(
+        `${field}.${k}`,
+        "the text %(here)s cannot pass through supervisord's environment= (with an [include] supervisord replaces it before anything else); use the service's wrapper (useWrapper) instead",
+      );
     }
   }
 }

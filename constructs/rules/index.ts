@@ -7,8 +7,10 @@ import type { InstanceRule, ServiceRule } from "./checks";
 import { controlRule } from "./control";
 import { deployRule } from "./deploy";
 import { directoriesRule } from "./directories";
+import { fileNamesRule } from "./file-names";
 import { groupRule } from "./group";
 import { identityRule } from "./identity";
+import { inputRule } from "./input";
 import { type Problem, ValidationError } from "./problem";
 import { programCommandRule } from "./program-command";
 import { programEnvironmentRule } from "./program-environment";
@@ -19,6 +21,7 @@ import { sshRule } from "./ssh";
 import { supervisordSectionRule } from "./supervisord-section";
 
 export const INSTANCE_RULES: readonly InstanceRule[] = [
+  inputRule,
   identityRule,
   sshRule,
   directoriesRule,
@@ -27,6 +30,7 @@ export const INSTANCE_RULES: readonly InstanceRule[] = [
   supervisordSectionRule,
   groupRule,
   deployRule,
+  fileNamesRule,
 ];
 export const SERVICE_RULES: readonly ServiceRule[] = [programCommandRule, programProcessRule, programLogsRule, programEnvironmentRule];
 

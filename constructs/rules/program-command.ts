@@ -1,4 +1,4 @@
-import { CONTROL_CHARS, hasExpansion } from "../render/syntax";
+import { CONTROL_CHARS } from "../render/syntax";
 import { Checks, type ServiceRule } from "./checks";
 
 /** `[program:x]` name and `command=`. */
@@ -16,12 +16,5 @@ export const programCommandRule: ServiceRule = (s, m) => {
   s.argv.forEach((arg, i) => {
     c.check(!CONTROL_CHARS.test(arg), `command[${i}]`, "contains a control character (newline, NUL...): supervisord cannot represent it");
   });
-  if (!s.useWrapper) {
-    c.check(
-      !s.argv.some((a) => hasExpansion(a, /^ENV_/)),
-      "command",
-      "%(ENV_...)s makes the config depend on supervisord's environment at parse time; pass values through environment instead",
-    );
-  }
   return c.problems;
 };

@@ -29,7 +29,13 @@ const automationEnv = () => ({ ...process.env, TF_CLI_CONFIG_FILE: join(ROOT, "t
 const SEED = 20261128;
 
 /** Characters that matter to shlex, bash, supervisord and Terraform, mixed with plain and Unicode ones. */
-const tricky = fc.constantFrom(..." \t'\"\\$`;#%(){}[]|&<>*?!~=,:@+-_./\u00e9\u00a0\u2028 aZ09");
+const tricky = fc.constantFrom(
+  ..." \t'\"\\$`;#%(){}[]|&<>*?!~=,:@+-_./\u00e9\u00a0\u2028\u3000\u0085 aZ09",
+  "%(here)s",
+  "%(ENV_HOME)s",
+  "${x}",
+  "%{y}",
+);
 const text = (charset = tricky) => fc.array(fc.oneof(charset, fc.string({ maxLength: 3 })), { maxLength: 12 }).map((a) => a.join(""));
 /** One line of text without control characters (what a config line or argument may carry). */
 const lineText = text().filter((s) => !CONTROL_CHARS.test(s));
@@ -48,10 +54,15 @@ function python(code: string, inputs: unknown[]): unknown[] {
 const sample = <T>(arb: fc.Arbitrary<T>): T[] => fc.sample(arb, { numRuns: RUNS, seed: SEED });
 
 describe("escape: supervisord's command= (Python shlex after % formatting)", () => {
-  it("an argv rendered by supervisorCommandLine comes back exactly from % formatting then shlex.split", () => {
+  it("an argv rendered by supervisorCommandLine comes back exactly from the config reader's strip, % formatting and shlex.split", () => {
     const argvs = sample(fc.array(lineText, { minLength: 1, maxLength: 4 }));
-    const lines = argvs.map((argv) => escapePercentKeepExpansions(supervisorCommandLine(argv)));
-    const back = python("print(json.dumps([shlex.split(l % {}) for l in inputs]))", lines);
+    const lines = argvs.map((argv) => ` ${escapePercent(supervisorCommandLine(argv))} `);
+    // What supervisord does to command=: strip (configparser), `%(here)s` replaced textually (with
+    // an [include]), `%` formatting with the program's names, shlex.split.
+    const back = python(
+      "print(json.dumps([shlex.split(l.strip().replace('%(here)s', '/HERE') % {'program_name': 'p', 'here': '/HERE'}) for l in inputs]))",
+      lines,
+    );
     expect(back).toEqual(argvs);
   });
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { assertValid, hostConflicts, INSTANCE_RULES, instanceWarnings, type Problem, SERVICE_RULES, ValidationError, validateInstance } from "../../../constructs/rules";
+import {
+  assertValid,
+  hostConflicts,
+  INSTANCE_RULES,
+  instanceWarnings,
+  type Problem,
+  SERVICE_RULES,
+  ValidationError,
+  validateInstance,
+} from "../../../constructs/rules";
 import { model } from "../../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
@@ -60,15 +69,37 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["unknown deploy resource", model({ deployResource: "aws_instance" as never }), "app/jaws", "deployResource"],
   ["certificate path with a quote", model({ certificateFile: "/home/me/'cert" }), "app/jaws", "certificateFile"],
   ["bastion host with a space", model({ bastionHost: "jump host" }), "app/jaws", "bastionHost"],
-  ["bastion user with '$('", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionUser: "$(id)" }), "app/jaws", "bastionUser"],
-  ["bastion host key with a comment", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionHostKey: "ssh-ed25519 AAAA me@host" }), "app/jaws", "bastionHostKey"],
-  ["bastion key file with a space", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionPrivateKeyFile: "/k/my key" }), "app/jaws", "bastionPrivateKeyFile"],
-  ["bastion certificate is key material", model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionCertificateFile: "-----BEGIN OPENSSH PRIVATE KEY-----" }), "app/jaws", "bastionCertificateFile"],
+  [
+    "bastion user with '$('",
+    model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionUser: "$(id)" }),
+    "app/jaws",
+    "bastionUser",
+  ],
+  [
+    "bastion host key with a comment",
+    model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionHostKey: "ssh-ed25519 AAAA me@host" }),
+    "app/jaws",
+    "bastionHostKey",
+  ],
+  [
+    "bastion key file with a space",
+    model({ ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey }, bastionPrivateKeyFile: "/k/my key" }),
+    "app/jaws",
+    "bastionPrivateKeyFile",
+  ],
+  [
+    "bastion certificate is key material",
+    model({
+      ...{ bastionHost: "jump.example.org", bastionHostKey: model().ssh.hostKey },
+      bastionCertificateFile: "-----BEGIN OPENSSH PRIVATE KEY-----",
+    }),
+    "app/jaws",
+    "bastionCertificateFile",
+  ],
   ["inet host with a space", model({ inetPort: 64101, inetHost: "0.0.0.0 x" }), "app/jaws", "inetHost"],
   ["relative logfile", model({ logfile: "supervisord.log" }), "app/jaws", "logfile"],
   ["group priority not an integer", model({ groupPriority: 1.5 }), "app/jaws", "groupPriority"],
   ["lock timeout negative", model({ lockTimeoutSeconds: -1 }), "app/jaws", "lockTimeoutSeconds"],
-  ["%(ENV_X)s in an argument without the wrapper", model({}, { p: { command: ["echo", "%(ENV_HOME)s"], useWrapper: false } }), "app/jaws/p", "command"],
   // Programs
   ["program named a:b", model({}, { "a:b": ok }), "app/jaws/a:b", "name"],
   ["program name with a space", model({}, { "a b": ok }), "app/jaws/a b", "name"],
@@ -112,6 +143,23 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["venv without wrapper", model({}, { p: { ...ok, useWrapper: false, venv: "/srv/venv" } }), "app/jaws/p", "venv"],
   ["relative venv", model({}, { p: { ...ok, venv: "venv" } }), "app/jaws/p", "venv"],
   ["locale with a space", model({}, { p: { ...ok, locale: "en US" } }), "app/jaws/p", "locale"],
+  ["program name of 250 characters", model({}, { ["p".repeat(250)]: ok }), `app/jaws/${"p".repeat(250)}`, "stdoutLogfile"],
+  [
+    "log file name over 255 bytes",
+    model({}, { p: { ...ok, stdoutLogfile: `/srv/${"\u00e9".repeat(130)}.log` } }),
+    "app/jaws/p",
+    "stdoutLogfile",
+  ],
+  ["base directory //tmp/x (normalised, then under /tmp)", model({ baseDirectory: "//tmp/x" }), "app/jaws", "baseDirectory"],
+  ["base directory /./tmp/x", model({ baseDirectory: "/./tmp/x" }), "app/jaws", "baseDirectory"],
+  ["a cdktf token in an argument", model({}, { p: { command: ["echo", "${TfToken[TOKEN.1]}"] } }), "app/jaws/p", "command[1]"],
+  ["a cdktf list token in an environment value", model({ environment: { A: "#{TfToken[TOKEN.2]}" } }), "app/jaws", "environment.A"],
+  [
+    "%(here)s text in a direct environment value",
+    model({}, { p: { ...ok, useWrapper: false, environment: { A: "%(here)s" } } }),
+    "app/jaws/p",
+    "environment.A",
+  ],
   ["program named like the group", model({}, { "jaws-dev": ok }), "app/jaws/jaws-dev", "name"],
 ];
 
@@ -132,7 +180,10 @@ describe("validation: every rule rejects its bad input with path and field", () 
     }
     for (const rule of SERVICE_RULES) {
       expect(rule(base.services[0], base), rule.name).toEqual([]);
-      expect(failsAlone((m) => m.services.flatMap((s) => rule(s, m))), `${rule.name} has no failing row`).toBe(true);
+      expect(
+        failsAlone((m) => m.services.flatMap((s) => rule(s, m))),
+        `${rule.name} has no failing row`,
+      ).toBe(true);
     }
   });
 
@@ -172,6 +223,21 @@ describe("validation: every rule rejects its bad input with path and field", () 
     const problems = hostConflicts([a, b]);
     expect(problems.map((p) => `${p.path} ${p.field}`)).toEqual(["app/b pidfile", "app/b socketFile"]);
     expect(hostConflicts([a, model({ name: "jtm" }, {}, "app/c")])).toEqual([]);
+  });
+
+  it("compares paths as the file system does: /srv//a, /srv/./a/ and /srv/a are one directory", () => {
+    const a = model({ baseDirectory: "/srv/a" }, {}, "app/a");
+    const b = model({ baseDirectory: "/srv//a/" }, {}, "app/b");
+    const c = model({ baseDirectory: "/srv/./a" }, {}, "app/c");
+    expect(b.dir).toBe(a.dir);
+    expect(hostConflicts([a, b, c]).map((p) => `${p.path} ${p.field}`)).toEqual([
+      "app/b baseDirectory",
+      "app/b pidfile",
+      "app/b socketFile",
+      "app/c baseDirectory",
+      "app/c pidfile",
+      "app/c socketFile",
+    ]);
   });
 
   it("rejects two instances on one inet port of one host, not on two hosts", () => {
