@@ -90,6 +90,11 @@ export function parseSupervisordConfigs(texts: string[], env?: NodeJS.ProcessEnv
   }
 }
 
+/** Parses config files already in place (their directories as the host has them), in ONE python process. */
+export function parseSupervisordFiles(files: string[], env?: NodeJS.ProcessEnv): ParseOutcome[] {
+  return run(files, tmpdir(), env);
+}
+
 /**
  * Parses one config; throws SupervisordConfigError when supervisor rejects it. `file`: write it there
  * (left in place) instead of a temp dir, so that `%(here)s` and relative includes resolve next to it.

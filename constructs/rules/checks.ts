@@ -75,7 +75,12 @@ export class Checks {
 
   envKeys(field: string, env: Readonly<Record<string, string>>): void {
     for (const k of Object.keys(env)) {
-      this.check(ENV_KEY.test(k), `${field}.${k}`, `${describe(k)} is not a valid environment variable name`);
+      // bash gives `_` the path of the command it execs: a value set for it never arrives.
+      this.check(
+        ENV_KEY.test(k) && k !== "_",
+        `${field}.${k}`,
+        `${describe(k)} is not a valid environment variable name (letters, digits, _; not _ alone)`,
+      );
     }
   }
 

@@ -137,6 +137,7 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["relative program directory", model({}, { p: { ...ok, directory: "work" } }), "app/jaws/p", "directory"],
   ["program umask 8", model({}, { p: { ...ok, umask: "8" } }), "app/jaws/p", "umask"],
   ["wrapper env key '1A'", model({}, { p: { ...ok, environment: { "1A": "x" } } }), "app/jaws/p", "environment.1A"],
+  ["wrapper env key '_' (bash sets it)", model({}, { p: { ...ok, environment: { _: "x" } } }), "app/jaws/p", "environment._"],
   ["wrapper env newline", model({}, { p: { ...ok, environment: { A: "x\ny" } } }), "app/jaws/p", "environment.A"],
   ["direct env backslash", model({}, { p: { ...ok, useWrapper: false, environment: { A: "C:\\x" } } }), "app/jaws/p", "environment.A"],
   ["direct env quote", model({}, { p: { ...ok, useWrapper: false, environment: { A: "it's" } } }), "app/jaws/p", "environment.A"],

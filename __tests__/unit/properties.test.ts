@@ -1,0 +1,227 @@
+/**
+ * The library's guarantee, as properties over generated models (fast-check, seeded): for every
+ * value the model accepts, what supervisord's real parser and bash see is what was declared; every
+ * refused value is named by field and path, once; the readable triggers are the files the bundle
+ * writes; the host-conflict rule agrees with the file system. `PROPERTY_RUNS=2000 npx vitest run
+ * __tests__/unit/properties.test.ts` runs a longer search by hand.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TerraformStack, Testing } from "cdktf";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JawsService, type JawsServiceOptions, SupervisorInstance } from "../../constructs";
+import type { InstanceModel } from "../../constructs/model/instance";
+import { configSections, renderInstance } from "../../constructs/render/render-instance";
+import { hostConflicts, validateInstance } from "../../constructs/rules";
+import { BASE_OPTIONS, deployBundle, model, prepareInstanceDir, realBaseDirectory, resourceOf, TEMPLATES } from "../support/fixtures";
+import { parseSupervisordFiles, requireSupervisordParser, SUPERVISOR_PYTHON } from "../support/supervisord-parser";
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
+const SEED = 20261128;
+const sample = <T>(arb: fc.Arbitrary<T>, runs = RUNS): T[] => fc.sample(arb, { numRuns: runs, seed: SEED });
+
+/** Text a user might put in an argument or a value: shell, INI, % and Terraform syntax, Unicode, edges of whitespace. */
+const piece = fc.oneof(
+  fc.constantFrom(" ", "\t", "'", '"', "\\", "$", "`", ";", " ;", " #", "#", "%", "%%", "%(here)s", "%(ENV_HOME)s", "%(program_name)s"),
+  fc.constantFrom(
+    "${HOME}",
+    "$${x}",
+    "%{ if a }",
+    "(",
+    ")",
+    "[program:x]",
+    "=",
+    ",",
+    "\u00a0",
+    "\u2028",
+    "\u3000",
+    "\u00e9",
+    "\ud83d\ude00",
+  ),
+  fc.string({ maxLength: 4 }),
+);
+const value = fc.array(piece, { maxLength: 6 }).map((p) => p.join(""));
+const envKey = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/);
+
+/** The program that reports what it received: its argv after the fixed prefix, and the declared variables. */
+const DUMP =
+  "import json, os, sys; print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in json.loads(os.environ['DECLARED'])}}))";
+
+interface Case {
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly useWrapper: boolean;
+}
+const cases = fc.record({
+  args: fc.array(value, { maxLength: 4 }),
+  env: fc.dictionary(envKey, value, { maxKeys: 3 }),
+  useWrapper: fc.boolean(),
+});
+
+function programOf(c: Case): JawsServiceOptions {
+  return { command: [SUPERVISOR_PYTHON, "-c", DUMP, ...c.args], environment: c.env, useWrapper: c.useWrapper };
+}
+
+describe("for every accepted argv and environment, supervisord and bash see exactly what was declared", () => {
+  let base: { base: string; cleanup: () => void };
+  beforeAll(() => {
+    requireSupervisordParser();
+    base = realBaseDirectory();
+  });
+  afterAll(() => base?.cleanup());
+
+  it("with and without the wrapper", () => {
+    const accepted: { c: Case; m: InstanceModel }[] = [];
+    sample(cases, RUNS * 3).forEach((c, i) => {
+      const m = model({ name: `i${i}`, baseDirectory: base.base }, { p: programOf(c) });
+      if (validateInstance(m).length === 0) accepted.push({ c, m });
+    });
+    expect(accepted.length).toBeGreaterThan(RUNS);
+    const files = accepted.map(({ m }) => {
+      prepareInstanceDir(m);
+      const r = renderInstance(m);
+      for (const f of r.files) {
+        if (f.path === "supervisord.conf" || f.path.startsWith("bin/")) writeFileSync(join(m.dir, f.path), f.content, { mode: 0o700 });
+      }
+      return join(m.dir, "supervisord.conf");
+    });
+    const parsed = parseSupervisordFiles(files, { ...process.env, PYTHONPATH: TEMPLATES });
+    // supervisord execs shlex.split(command) with the config's environment: split the way it does.
+    const split = spawnSync(
+      SUPERVISOR_PYTHON,
+      ["-c", "import json,shlex,sys; print(json.dumps([shlex.split(c) for c in json.load(sys.stdin)]))"],
+      {
+        input: JSON.stringify(parsed.map((p) => (p.ok ? p.programs[0].command : ""))),
+        encoding: "utf8",
+      },
+    );
+    const argvs: string[][] = JSON.parse(split.stdout);
+    accepted.forEach(({ c, m }, i) => {
+      const p = parsed[i];
+      if (!p.ok) throw new Error(`supervisord refused an accepted model (${JSON.stringify(c)}): ${p.error}`);
+      const program = p.programs[0];
+      if (!c.useWrapper) {
+        expect(argvs[i], JSON.stringify(c)).toEqual([SUPERVISOR_PYTHON, "-c", DUMP, ...c.args]);
+        expect(program.environment, JSON.stringify(c)).toEqual(c.env);
+        return;
+      }
+      expect(argvs[i]).toEqual([`${m.dir}/bin/p.sh`]);
+      // The wrapper, run by bash as supervisord would exec it.
+      const run = spawnSync("bash", [`${m.dir}/bin/p.sh`], {
+        env: { PATH: process.env.PATH, DECLARED: JSON.stringify(Object.keys(c.env)) },
+        encoding: "utf8",
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout), JSON.stringify(c)).toEqual({ argv: c.args, env: c.env });
+    });
+  });
+});
+
+describe("for every refused value, the problem names the construct path and the field, once", () => {
+  it("with printable messages", () => {
+    const arb = fc.record({
+      args: fc.array(value, { maxLength: 3 }),
+      env: fc.dictionary(fc.oneof(envKey, value), value, { maxKeys: 2 }),
+      useWrapper: fc.boolean(),
+      base: fc.oneof(
+        fc.constant("/srv/jaws"),
+        value.map((v) => `/srv/${v}`),
+      ),
+      port: fc.oneof(fc.integer({ min: -5, max: 70000 }), fc.double()),
+    });
+    let refused = 0;
+    for (const c of sample(arb, RUNS * 2)) {
+      const m = model(
+        { baseDirectory: c.base, port: c.port },
+        { p: { command: ["run", ...c.args], environment: c.env, useWrapper: c.useWrapper } },
+      );
+      const problems = validateInstance(m);
+      if (problems.length > 0) refused++;
+      const seen = new Set<string>();
+      for (const p of problems) {
+        expect(["app/jaws", "app/jaws/p"]).toContain(p.path);
+        expect(p.field).toMatch(/^[A-Za-z]/);
+        expect(p.message).not.toMatch(/[\n\r]/);
+        const key = `${p.path}|${p.field}|${p.message}`;
+        expect(seen.has(key), key).toBe(false);
+        seen.add(key);
+      }
+    }
+    expect(refused).toBeGreaterThan(RUNS / 4);
+  });
+});
+
+describe("the readable triggers are the files the bundle writes, byte for byte", () => {
+  it("for generated programs", () => {
+    const { base, cleanup } = realBaseDirectory();
+    // The bundle ends by exec'ing `bash .../bin/deploy`: a `bash` first on PATH that does nothing stops it there.
+    const stub = mkdtempSync(join(tmpdir(), "jaws-stub-"));
+    writeFileSync(join(stub, "bash"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    try {
+      sample(fc.array(cases, { minLength: 1, maxLength: 3 }), Math.max(10, RUNS / 10)).forEach((programs, n) => {
+        const app = Testing.app();
+        const stack = new TerraformStack(app, "s");
+        const instance = new SupervisorInstance(stack, "supervisor", { ...BASE_OPTIONS, name: `t${n}`, baseDirectory: base });
+        programs.forEach((c, i) => {
+          new JawsService(stack, `p${i}`, { instance, ...programOf(c) });
+        });
+        if (validateInstance(instance.model()).length > 0) return;
+        const r = resourceOf(JSON.parse(Testing.synth(stack, true)));
+        const run = spawnSync("/bin/bash", ["-c", deployBundle(r)], {
+          cwd: base,
+          env: { ...process.env, PATH: `${stub}:${process.env.PATH}` },
+          encoding: "utf8",
+        });
+        expect(run.status, run.stderr).toBe(0);
+        const stage = join(instance.directory, ".deploy", "incoming");
+        // As Terraform reads them (and `cdktf diff` shows them): `$${` is `${`, `%%{` is `%{` (see escape.test.ts).
+        const triggers = Object.fromEntries(
+          Object.entries(r.triggers as Record<string, string>).map(([k, v]) => [k, v.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{")]),
+        );
+        // The staged config, cut at its section headers, is the config triggers (JSON sorts their keys).
+        const staged = Object.fromEntries(
+          [...configSections(readFileSync(join(stage, "supervisord.conf"), "utf8"))].map(([s, t]) => [
+            s === "" ? "file:supervisord.conf" : `file:supervisord.conf[${s}]`,
+            t,
+          ]),
+        );
+        expect(Object.fromEntries(Object.entries(triggers).filter(([k]) => k.startsWith("file:supervisord.conf")))).toEqual(staged);
+        for (const [k, v] of Object.entries(triggers).filter(([key]) => key.startsWith("file:bin/"))) {
+          expect(readFileSync(join(stage, k.slice("file:".length)), "utf8")).toBe(v);
+        }
+      });
+    } finally {
+      cleanup();
+      rmSync(stub, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("host conflicts agree with the file system", () => {
+  it("two spellings conflict exactly when they are one directory", () => {
+    const root = realBaseDirectory();
+    try {
+      const segment = fc.constantFrom("a", "b", "srv");
+      const spelling = fc
+        .array(fc.tuple(segment, fc.constantFrom("/", "//", "/./")), { minLength: 1, maxLength: 3 })
+        .chain((parts) => fc.tuple(fc.constant(parts), fc.boolean()))
+        .map(([parts, slash]) => `${root.base}${parts.map(([s, sep]) => `${sep}${s}`).join("")}${slash ? "/" : ""}`);
+      for (const [x, y] of sample(fc.tuple(spelling, spelling), RUNS)) {
+        mkdirSync(x, { recursive: true });
+        mkdirSync(y, { recursive: true });
+        const same = realpathSync(x) === realpathSync(y);
+        const a = model({ baseDirectory: x }, {}, "app/a");
+        const b = model({ baseDirectory: y }, {}, "app/b");
+        expect(
+          hostConflicts([a, b]).some((p) => p.field === "baseDirectory"),
+          `${x} ${y}`,
+        ).toBe(same);
+      }
+    } finally {
+      root.cleanup();
+    }
+  });
+});
