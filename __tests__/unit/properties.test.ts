@@ -54,11 +54,14 @@ interface Case {
   readonly args: string[];
   readonly env: Record<string, string>;
   readonly useWrapper: boolean;
+  /** supervisord's own environment ([supervisord] environment=). */
+  readonly supervisordEnv: Record<string, string>;
 }
 const cases = fc.record({
   args: fc.array(value, { maxLength: 4 }),
   env: fc.dictionary(envKey, value, { maxKeys: 3 }),
   useWrapper: fc.boolean(),
+  supervisordEnv: fc.dictionary(envKey, value, { maxKeys: 2 }),
 });
 
 function programOf(c: Case): JawsServiceOptions {
@@ -76,7 +79,7 @@ describe("for every accepted argv and environment, supervisord and bash see exac
   it("with and without the wrapper", () => {
     const accepted: { c: Case; m: InstanceModel }[] = [];
     sample(cases, RUNS * 3).forEach((c, i) => {
-      const m = model({ name: `i${i}`, baseDirectory: base.base }, { p: programOf(c) });
+      const m = model({ name: `i${i}`, baseDirectory: base.base, environment: c.supervisordEnv }, { p: programOf(c) });
       if (validateInstance(m).length === 0) accepted.push({ c, m });
     });
     expect(accepted.length).toBeGreaterThan(RUNS);
@@ -103,9 +106,10 @@ describe("for every accepted argv and environment, supervisord and bash see exac
       const p = parsed[i];
       if (!p.ok) throw new Error(`supervisord refused an accepted model (${JSON.stringify(c)}): ${p.error}`);
       const program = p.programs[0];
+      expect(p.supervisord.environment, JSON.stringify(c)).toEqual(c.supervisordEnv);
       if (!c.useWrapper) {
         expect(argvs[i], JSON.stringify(c)).toEqual([SUPERVISOR_PYTHON, "-c", DUMP, ...c.args]);
-        expect(program.environment, JSON.stringify(c)).toEqual(c.env);
+        expect(program.environment, JSON.stringify(c)).toEqual({ ...c.supervisordEnv, ...c.env });
         return;
       }
       expect(argvs[i]).toEqual([`${m.dir}/bin/p.sh`]);
