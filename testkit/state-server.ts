@@ -13,7 +13,12 @@
  * A state write while the state is locked must carry the holder's ID (409 otherwise), so does an
  * unlock (409 with the holder's info otherwise). `holdWrites()` parks state writes until released:
  * a test can keep an apply inside its lock for as long as it needs, without sleeping.
+ *
+ * `spawnStateServer` runs it in a child process, driven over `/_test/*` (same basic auth): a test
+ * that runs Terraform synchronously (spawnSync) blocks its own event loop, and with it any
+ * server living in the test process.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -129,6 +134,7 @@ export class StateServer {
 
   private answer(req: http.IncomingMessage, pathname: string, query: string, body: Buffer): Reply | Promise<Reply> {
     if (!this.authorised(req.headers.authorization)) return [401, '{"message":"401 Unauthorized"}'];
+    if (pathname.startsWith("/_test/")) return this.control(req.method, pathname);
     const m = ROUTE.exec(pathname);
     if (!m) return [404, '{"message":"404 Not Found"}'];
     const key = stateKey(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
@@ -182,10 +188,94 @@ export class StateServer {
     }
   }
 
+  /** What a test in another process reads and does (spawnStateServer). */
+  status(): StateServerStatus {
+    const parse = (b: Buffer) => JSON.parse(b.toString("utf8"));
+    return {
+      states: Object.fromEntries([...this.states].map(([k, b]) => [k, parse(b)])),
+      versions: this.allVersions(),
+      locks: Object.fromEntries(this.locks),
+      held: this.heldWrites(),
+      requests: this.requests,
+    };
+  }
+
+  private control(method: string | undefined, pathname: string): Reply {
+    if (method === "GET" && pathname === "/_test/status") return [200, JSON.stringify(this.status())];
+    if (method === "POST" && pathname === "/_test/hold") this.holdWrites();
+    else if (method === "POST" && pathname === "/_test/release") this.releaseWrites();
+    else return [404, '{"message":"404 Not Found"}'];
+    return [200, "{}"];
+  }
+
   private authorised(header: string | undefined): boolean {
     const m = /^Basic (.+)$/.exec(header ?? "");
     if (!m) return false;
     const given = Buffer.from(m[1], "base64").toString("utf8");
     return given === `${this.opts.username}:${this.opts.password}`;
   }
+}
+
+export interface StateServerStatus {
+  /** Current state per `<project id>/<state name>`, parsed. */
+  readonly states: Record<string, { serial: number; resources: { type: string; name: string }[] } & Record<string, unknown>>;
+  /** Every version ever written, as text. */
+  readonly versions: string[];
+  readonly locks: Record<string, LockInfo>;
+  /** Keys of the state writes parked by a hold. */
+  readonly held: string[];
+  readonly requests: string[];
+}
+
+/** A state server in a child process, and how a test drives it. */
+export interface StateServerProcess {
+  readonly url: string;
+  /** GitLab's API v4 URL of the server (JAWS_GITLAB_API_URL). */
+  readonly apiUrl: string;
+  status(): Promise<StateServerStatus>;
+  holdWrites(): Promise<void>;
+  releaseWrites(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the server in a child process (tsx), credentials through its environment. */
+export async function spawnStateServer(opts: StateServerOptions): Promise<StateServerProcess> {
+  const tsx = `${__dirname}/../node_modules/.bin/tsx`;
+  const child = spawn(tsx, [__filename], {
+    env: { ...process.env, STATE_SERVER_USERNAME: opts.username, STATE_SERVER_PASSWORD: opts.password },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString("utf8");
+      const m = /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`state server exited (${code}) before listening: ${out}`)));
+  });
+  const auth = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString("base64")}`;
+  const call = async (method: string, route: string) => {
+    const r = await fetch(`${url}/_test/${route}`, { method, headers: { Authorization: auth } });
+    if (r.status !== 200) throw new Error(`state server: ${method} /_test/${route}: ${r.status}`);
+    return r.json();
+  };
+  return {
+    url,
+    apiUrl: `${url}/api/v4`,
+    status: () => call("GET", "status") as Promise<StateServerStatus>,
+    holdWrites: async () => void (await call("POST", "hold")),
+    releaseWrites: async () => void (await call("POST", "release")),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+if (require.main === module) {
+  const server = new StateServer({ username: process.env.STATE_SERVER_USERNAME ?? "", password: process.env.STATE_SERVER_PASSWORD ?? "" });
+  void server.start().then(() => console.log(server.url));
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type LockInfo, StateServer } from "../../testkit/state-server";
+import { type LockInfo, StateServer, spawnStateServer } from "../../testkit/state-server";
 
 const USER = "gitlab-ci-token";
 const PASSWORD = "glpat-unit-test-secret";
@@ -129,5 +129,29 @@ describe("state server (Terraform http backend, GitLab's routes)", () => {
     expect((await pending).status).toBe(200);
     expect(server.state(PROJECT, name)).toMatchObject({ serial: 7 });
     expect(server.allVersions()).toContain(stateBody(7));
+  });
+});
+
+describe("state server in a child process (what the e2e test drives)", () => {
+  test("serves the same protocol; /_test/status shows its states, locks and held writes; /_test needs the auth too", async () => {
+    const child = await spawnStateServer({ username: USER, password: PASSWORD });
+    try {
+      const address = `${child.apiUrl}/projects/7/terraform/state/s`;
+      expect((await fetch(`${child.url}/_test/status`)).status).toBe(401);
+      expect((await call("POST", `${address}/lock`, JSON.stringify(lockInfo("held-by-me")))).status).toBe(200);
+      await child.holdWrites();
+      const pending = call("POST", `${address}?ID=held-by-me`, stateBody(5));
+      while ((await child.status()).held.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const during = await child.status();
+      expect(during.locks["7/s"].ID).toBe("held-by-me");
+      expect(during.states).toEqual({});
+      await child.releaseWrites();
+      expect((await pending).status).toBe(200);
+      const after = await child.status();
+      expect(after.states["7/s"].serial).toBe(5);
+      expect(after.versions).toEqual([stateBody(5)]);
+    } finally {
+      await child.stop();
+    }
   });
 });
