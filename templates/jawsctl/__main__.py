@@ -1,14 +1,4 @@
-"""The command line of jawsctl (see the package docstring for how it runs on the host).
-
-  jawsctl --dir DIR ping | wait-up | shutdown | apply | status | pids
-  jawsctl --dir DIR secret --user USER [--conf CONF]
-  jawsctl --dir DIR rotate-key --user USER --conf CONF      (exit 3: needs a restart)
-  jawsctl --dir DIR check-config FILE --user USER
-  jawsctl --dir DIR reap --conf CONF
-  jawsctl --dir DIR plan OLD_MANIFEST NEW_MANIFEST          (shell assignments for eval)
-  jawsctl --dir DIR stop-programs | start-programs MANIFEST NAME... [--record FILE]
-  jawsctl --dir DIR health --manifest MANIFEST [--timeout S]
-"""
+"""The command line of jawsctl (`--help` lists the subcommands; the package docstring says how it runs on the host)."""
 
 import argparse
 import sys
