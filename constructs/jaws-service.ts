@@ -90,6 +90,18 @@ export interface JawsServiceOptions {
    * @default - none
    */
   readonly venv?: string;
+  /**
+   * Run the wrapper as a login shell (`#!/bin/bash -l`), so the user's profile runs first and
+   * `module` works, as JAWS's shims did.
+   * @default false
+   */
+  readonly loginShell?: boolean;
+  /**
+   * Shell lines the wrapper runs before it execs the program (the site's `module load ...`).
+   * Operator code, run as written.
+   * @default - none
+   */
+  readonly shellPreamble?: readonly string[];
 }
 
 export interface JawsServiceProps extends JawsServiceOptions {

@@ -205,6 +205,38 @@ export interface SupervisorInstanceProps {
    */
   readonly ensureCronSchedule?: string;
   /**
+   * Directories the programs need (scratch, inputs, config...), made and corrected by every
+   * deploy (group, mode, default ACLs), never deleted, left in place by destroy.
+   * @default - none
+   */
+  readonly directories?: readonly DirectoryProps[];
+  /**
+   * Apply the directories' default ACLs with `setfacl` (where the host has it). Sites without
+   * ACL support turn it off (JAWS_SETFACL=0 at Dori).
+   * @default true
+   */
+  readonly setfacl?: boolean;
+  /**
+   * `[include] files=` globs of drop-in configs written by other tools (Cromwell, the pool
+   * manager): validated with ours by supervisord's parser before a deploy applies anything,
+   * never written or deleted by the deploy; a drop-in's programs restart when its file changed
+   * since the last deploy.
+   * @default - none
+   */
+  readonly includeFiles?: readonly string[];
+  /**
+   * TCP endpoints the programs need (JAWS central, RabbitMQ, the database): before it changes
+   * anything, the deploy checks from the host that each answers, and fails naming the first
+   * that does not.
+   * @default - none
+   */
+  readonly preflight?: readonly PreflightEndpoint[];
+  /**
+   * Seconds each preflight endpoint has to accept a connection.
+   * @default 5
+   */
+  readonly preflightTimeoutSeconds?: number;
+  /**
    * Any new value re-runs the deploy although nothing changed, e.g. after the
    * instance directory was wiped (`JAWS_REDEPLOY=$(date +%s) cdktf deploy ...`).
    * @default - none
@@ -216,6 +248,39 @@ export interface SupervisorInstanceProps {
    * @default null_resource
    */
   readonly deployResource?: DeployResourceKind;
+}
+
+/** A directory the programs of an instance need. */
+export interface DirectoryProps {
+  /** Absolute path. */
+  readonly path: string;
+  /**
+   * Octal mode, e.g. `2770` (setgid, group rwx) as JAWS used for scratch.
+   * @default 0750
+   */
+  readonly mode?: string;
+  /**
+   * Owning group (the instance's user must belong to it).
+   * @default - the user's primary group
+   */
+  readonly group?: string;
+  /**
+   * Default ACL entries (`setfacl -d -m`), e.g. `g:genome:rx`, applied when the instance's
+   * `setfacl` is on and the host has setfacl.
+   * @default - none
+   */
+  readonly defaultAcl?: readonly string[];
+}
+
+/** A TCP endpoint checked before a deploy changes anything. */
+export interface PreflightEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /**
+   * What it is, for the error message.
+   * @default - host:port
+   */
+  readonly name?: string;
 }
 
 const INSTANCE_SYMBOL = Symbol.for("jaws-deploy.SupervisorInstance");

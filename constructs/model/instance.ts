@@ -40,6 +40,13 @@ export interface SshSettings extends SshEndpoint {
   readonly bastion?: SshEndpoint;
 }
 
+export interface DirectoryModel {
+  readonly path: string;
+  readonly mode: string;
+  readonly group?: string;
+  readonly defaultAcl: readonly string[];
+}
+
 /** An instance with every default applied: what validation and rendering see. */
 export interface InstanceModel {
   /** Construct path (or any label) used in error messages. */
@@ -69,6 +76,11 @@ export interface InstanceModel {
   readonly deployResource: DeployResourceKind;
   readonly redeployToken?: string;
   readonly services: readonly ServiceModel[];
+  readonly directories: readonly DirectoryModel[];
+  readonly setfacl: boolean;
+  readonly includeFiles: readonly string[];
+  readonly preflight: readonly { readonly host: string; readonly port: number; readonly name: string }[];
+  readonly preflightTimeoutSeconds: number;
   /** Problems of the raw props found before any rule (cdktf tokens). */
   readonly inputProblems: readonly Problem[];
 }
@@ -141,6 +153,16 @@ export function resolveInstance(o: SupervisorInstanceProps, path: string, servic
     deployResource: o.deployResource ?? "null_resource",
     redeployToken: o.redeployToken,
     services,
+    directories: (o.directories ?? []).map((d) => ({
+      path: normalisePath(d.path),
+      mode: d.mode ?? "0750",
+      group: d.group,
+      defaultAcl: d.defaultAcl ?? [],
+    })),
+    setfacl: o.setfacl ?? true,
+    includeFiles: (o.includeFiles ?? []).map((f) => normalisePath(f)),
+    preflight: (o.preflight ?? []).map((e) => ({ host: e.host, port: e.port, name: e.name ?? `${e.host}:${e.port}` })),
+    preflightTimeoutSeconds: o.preflightTimeoutSeconds ?? 5,
     inputProblems: tokenProblems(o, path),
   };
 }

@@ -39,6 +39,8 @@ export interface ServiceModel {
   readonly wrapperFile: string;
   readonly locale: string;
   readonly venv?: string;
+  readonly loginShell: boolean;
+  readonly shellPreamble: readonly string[];
   /** Problems of the raw props found before any rule (cdktf tokens). */
   readonly inputProblems: readonly Problem[];
 }
@@ -81,6 +83,8 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
     wrapperFile: `${instanceDir}/bin/${name}.sh`,
     locale: o.locale ?? "en_US.UTF-8",
     venv: normalisePath(o.venv),
+    loginShell: o.loginShell ?? false,
+    shellPreamble: o.shellPreamble ?? [],
     inputProblems: tokenProblems(o, path),
   };
 }

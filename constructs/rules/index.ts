@@ -7,10 +7,13 @@ import type { InstanceRule, ServiceRule } from "./checks";
 import { controlRule } from "./control";
 import { deployRule } from "./deploy";
 import { directoriesRule } from "./directories";
+import { directoriesNeededRule } from "./directories-needed";
 import { fileNamesRule } from "./file-names";
 import { groupRule } from "./group";
 import { identityRule } from "./identity";
+import { includesRule } from "./includes";
 import { inputRule } from "./input";
+import { preflightRule } from "./preflight";
 import { type Problem, ValidationError } from "./problem";
 import { programCommandRule } from "./program-command";
 import { programEnvironmentRule } from "./program-environment";
@@ -31,6 +34,9 @@ export const INSTANCE_RULES: readonly InstanceRule[] = [
   groupRule,
   deployRule,
   fileNamesRule,
+  directoriesNeededRule,
+  includesRule,
+  preflightRule,
 ];
 export const SERVICE_RULES: readonly ServiceRule[] = [programCommandRule, programProcessRule, programLogsRule, programEnvironmentRule];
 
