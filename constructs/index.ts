@@ -7,5 +7,5 @@ export type { InstanceModel } from "./model/instance";
 export type { AutoRestart, ByteSize, Deployment, DeployResourceKind, LogLevel, SignalName } from "./model/values";
 export { type Problem, ValidationError } from "./rules/problem";
 export { type GitlabProject, STATE_BACKEND_KINDS, type StateBackend, type StateBackendKind, stateBackendFor } from "./state-backend";
-export { SupervisorInstance, type SupervisorInstanceProps } from "./supervisor-instance";
+export { type DirectoryProps, type PreflightEndpoint, SupervisorInstance, type SupervisorInstanceProps } from "./supervisor-instance";
 export { createStack } from "./terraform";
