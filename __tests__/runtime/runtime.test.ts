@@ -23,4 +23,6 @@ it("the jawsctl unit tests pass (python3 -m unittest discover -s __tests__/runti
   // unittest's summary: a run that found no tests would say "Ran 0 tests" and still exit 0 on old Pythons.
   expect(output).toMatch(/Ran [1-9]\d* tests?/);
   expect(output).toMatch(/\nOK\b/);
+  // A skipped runtime test would pass unseen: none is allowed.
+  expect(output).not.toMatch(/skipped=/);
 }, 300_000);
