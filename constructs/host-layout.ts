@@ -2,6 +2,10 @@
  * Where things are in an instance directory on the host, declared once: the rendered scripts
  * (through the render context), the status command, tests and bench take paths from here.
  * The Python side (templates/jawsctl) finds its files under the `--dir` it is given.
+ *
+ * Except templates/destroy.sh.hbs, which keeps its own spelling: its text is a trigger of the
+ * instance resource, so any change to it replaces that resource on every host (the old destroy
+ * script stops the instance, the deploy starts it again).
  */
 
 /** A subdirectory of the instance directory, made by every deploy, ensure run and destroy. */
