@@ -18,7 +18,7 @@ export interface Row {
 /** Progress goes to stderr, the table to stdout. */
 export const log = (s: string) => process.stderr.write(`${s}\n`);
 
-export function median(xs: readonly number[]): number {
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
