@@ -118,21 +118,11 @@ export function checkPrerequisites(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0)
     missing.push(`must run as root (uid is ${process.getuid?.()}): the test host creates Unix users and starts sshd`);
-  const needs: [string, string][] = [
-    [SSHD, "openssh-server"],
-    [SFTP_SERVER, "openssh-sftp-server"],
-    ["ssh", "openssh-client"],
-    ["ssh-keygen", "openssh-client"],
-    ["scp", "openssh-client"],
-    ["useradd", "passwd"],
-    ["usermod", "passwd"],
-    ["runuser", "util-linux"],
-    ["getent", "libc-bin"],
-    ["ps", "procps"],
-    ["pkill", "procps"],
-    [SYSTEM_PYTHON, "python3"],
-  ];
-  for (const [t, pkg] of needs) if (!findExecutable(t)) missing.push(`${t} missing (apt-get install ${pkg})`);
+  const packages = `openssh-server:${SSHD} openssh-sftp-server:${SFTP_SERVER} openssh-client:ssh,ssh-keygen,scp passwd:useradd,usermod
+    util-linux:runuser libc-bin:getent procps:ps,pkill python3:${SYSTEM_PYTHON}`;
+  for (const [pkg, tools] of packages.split(/\s+/).map((p) => p.split(":"))) {
+    for (const t of tools.split(",")) if (!findExecutable(t)) missing.push(`${t} missing (apt-get install ${pkg})`);
+  }
   if (!findExecutable("terraform")) missing.push("terraform missing on PATH");
   if (isExecutable(SYSTEM_PYTHON)) {
     // One interpreter start for both (~0.3 s each). Debian strips ensurepip: then `-m venv` fails.
@@ -143,13 +133,7 @@ export function checkPrerequisites(): string[] {
   return missing;
 }
 
-interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-  shell: string;
-}
+type PasswdEntry = Pick<UserInfo, "name" | "uid" | "gid" | "home"> & { shell: string };
 
 export function lookupUser(name: string): PasswdEntry | undefined {
   const r = run(tool("getent"), ["passwd", name]);
@@ -212,16 +196,15 @@ function killUserProcesses(name: string): void {
     throw new Error(`test host: processes of ${name} survive SIGKILL:\n${left.map((p) => `${p.pid} ${p.cmd}`).join("\n")}`);
 }
 
-/** Hosts of this process holding LOCK_FILE (re-entrant within one process). */
-let lockDepth = 0;
+/** Host dirs whose start took LOCK_FILE: their stop releases it. */
 const lockedDirs = new Set<string>();
 
 async function acquireHostLock(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let warned = false; lockDepth === 0; ) {
+  for (let warned = false; ; ) {
     try {
       fs.writeFileSync(LOCK_FILE, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
-      break;
+      return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
@@ -240,11 +223,10 @@ async function acquireHostLock(timeoutMs: number): Promise<void> {
     warned = true;
     await sleep(500);
   }
-  lockDepth++;
 }
 
 function releaseHostLock(): void {
-  if (lockDepth > 0 && --lockDepth === 0 && readPid(LOCK_FILE) === process.pid) fs.rmSync(LOCK_FILE, { force: true });
+  if (readPid(LOCK_FILE) === process.pid) fs.rmSync(LOCK_FILE, { force: true });
 }
 
 /** A new ed25519 key pair without passphrase: `file` and `file.pub`. */
@@ -285,14 +267,9 @@ function sshdConfigText(dir: string, port: number, penaltiesOff: boolean): strin
 
 /** ssh client options: no user or system config, no agent, the pinned host key only. */
 export function sshOptions(info: TestHostInfo): string[] {
-  const options = [
-    "BatchMode=yes",
-    "StrictHostKeyChecking=yes",
-    `UserKnownHostsFile=${info.knownHostsFile}`,
-    "GlobalKnownHostsFile=/dev/null",
-  ];
-  options.push("IdentitiesOnly=yes", "IdentityAgent=none", "ConnectTimeout=10", "LogLevel=ERROR");
-  return ["-F", "/dev/null", ...options.flatMap((o) => ["-o", o])];
+  const options = `BatchMode=yes StrictHostKeyChecking=yes UserKnownHostsFile=${info.knownHostsFile} GlobalKnownHostsFile=/dev/null
+    IdentitiesOnly=yes IdentityAgent=none ConnectTimeout=10 LogLevel=ERROR`;
+  return ["-F", "/dev/null", ...options.split(/\s+/).flatMap((o) => ["-o", o])];
 }
 
 export interface SshRunOptions {
@@ -385,6 +362,7 @@ async function startLocked(parent: string): Promise<TestHostInfo> {
 
   const dir = fs.mkdtempSync(path.join(parent, "host-"));
   const sshdPidFile = path.join(dir, "sshd.pid");
+  let sshdPid: number | undefined;
   try {
     // sshd reads authorized_keys as the target user: dirs must be traversable by everyone.
     fs.chmodSync(dir, 0o755);
@@ -419,82 +397,59 @@ async function startLocked(parent: string): Promise<TestHostInfo> {
     writeFile(sshdConfig, sshdConfigText(dir, 22, true), 0o644);
     const penaltiesOff = !/PerSourcePenalties/i.test(run(SSHD, ["-t", "-f", sshdConfig]).stderr);
 
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      writeFile(sshdConfig, sshdConfigText(dir, port, penaltiesOff), 0o644);
-      runOk(SSHD, ["-t", "-f", sshdConfig]);
-      writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`, 0o644);
-      fs.rmSync(sshdPidFile, { force: true });
-      const logStart = fs.existsSync(sshdLog) ? fs.statSync(sshdLog).size : 0;
-      // -D: a direct child, so an early exit (port taken) is seen at once. Not detached: a Ctrl-C
-      // to the test run's process group stops sshd too.
-      const child = spawn(SSHD, ["-D", "-f", sshdConfig, "-E", sshdLog], { stdio: "ignore" });
-      let exited: string | undefined;
-      child.once("exit", (code, sig) => {
-        exited = `sshd exited (code ${code}, signal ${sig})`;
-      });
-      child.once("error", (e) => {
-        exited = `cannot spawn sshd: ${e.message}`;
-      });
-      child.unref();
-      while (!exited && Date.now() < deadline && !(fs.existsSync(sshdPidFile) && (await canConnect(port)))) await sleep(50);
-      const info: TestHostInfo = { dir, host: "127.0.0.1", port, hostPublicKey, knownHostsFile, sshdLog, sshdPidFile, users };
-      if (!exited && Date.now() < deadline) {
-        await waitForLogins(info, deadline);
-        writeFile(path.join(dir, "test-host.json"), `${JSON.stringify(info, null, 2)}\n`, 0o644);
-        return info;
+    const port = await freeStablePort();
+    writeFile(sshdConfig, sshdConfigText(dir, port, penaltiesOff), 0o644);
+    runOk(SSHD, ["-t", "-f", sshdConfig]);
+    writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`, 0o644);
+    // -D: a direct child, so an early exit is seen at once. Not detached: a Ctrl-C to the test
+    // run's process group stops sshd too.
+    const child = spawn(SSHD, ["-D", "-f", sshdConfig, "-E", sshdLog], { stdio: "ignore" });
+    sshdPid = child.pid;
+    let exited: string | undefined;
+    child.once("exit", (code, sig) => {
+      exited = `sshd exited (code ${code}, signal ${sig})`;
+    });
+    child.once("error", (e) => {
+      exited = `cannot spawn sshd: ${e.message}`;
+    });
+    child.unref();
+    const log = () => (fs.existsSync(sshdLog) ? fs.readFileSync(sshdLog, "utf8").slice(-3000) : "(no sshd log)");
+    // sshd writes its pidfile once it listens.
+    while (!exited && Date.now() < deadline && !fs.existsSync(sshdPidFile)) await sleep(50);
+    if (exited || !fs.existsSync(sshdPidFile))
+      throw new Error(`test host: ${exited ?? "sshd did not start in time"} on port ${port}\n${log()}`);
+    const info: TestHostInfo = { dir, host: "127.0.0.1", port, hostPublicKey, knownHostsFile, sshdLog, sshdPidFile, users };
+    // Listening is not enough: a real key login must work for each user.
+    for (const role of ROLES) {
+      for (let r = sshRun(info, role, "true"); r.code !== 0; r = sshRun(info, role, "true")) {
+        if (Date.now() > deadline) throw new Error(`test host: ssh login as ${users[role].name} failed: ${r.stderr}\n${log()}`);
+        await sleep(200);
       }
-      if (!exited && child.pid) killSshd(child.pid);
-      const log = fs.existsSync(sshdLog) ? fs.readFileSync(sshdLog, "utf8") : "(no sshd log)";
-      // A port taken between freePort() and bind(): try another.
-      if (attempt < 5 && /bind|Address already in use/i.test(log.slice(logStart)) && Date.now() < deadline) continue;
-      throw new Error(`test host: ${exited ?? "sshd did not accept connections in time"} on port ${port}\n${log.slice(-3000)}`);
     }
+    writeFile(path.join(dir, "test-host.json"), `${JSON.stringify(info, null, 2)}\n`, 0o644);
+    return info;
   } catch (e) {
-    killSshd(readPid(sshdPidFile));
+    killSshd(sshdPid);
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
 
-/** Listening is not enough: a real key login must work for each user. */
-async function waitForLogins(info: TestHostInfo, deadline: number): Promise<void> {
-  for (const role of ROLES) {
-    for (;;) {
-      const r = sshRun(info, role, "true", { timeoutMs: Math.max(1_000, deadline - Date.now()) });
-      if (r.code === 0) break;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `test host: ssh login as ${info.users[role].name} failed (exit ${r.code}): ${r.stderr}\n${fs.readFileSync(info.sshdLog, "utf8").slice(-3000)}`,
-        );
-      }
-      await sleep(200);
-    }
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+/**
+ * A free TCP port on 127.0.0.1 below the ephemeral range (32768+), so no outgoing connection
+ * (ssh, terraform) can take it between this check and the bind of whoever it is for.
+ */
+export async function freeStablePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1_000, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
+    if (free) return port;
+  }
+  throw new Error("no free port in 20000-31999 on 127.0.0.1");
 }
 
 /** Stops sshd, kills every process of both users, removes the host dir. Users and homes stay. */
@@ -525,19 +480,12 @@ export function resetUserHome(info: TestHostInfo, role: TestUserRole): void {
   for (const entry of fs.readdirSync(home)) if (entry !== ".ssh") fs.rmSync(path.join(home, entry), { recursive: true, force: true });
 }
 
-export interface SessionCount {
-  /** Accepted logins since the offset. */
-  sessions: number;
-  byUser: Record<string, number>;
-  /** Pass this back as `since` next time. */
-  offset: number;
-}
-
 /**
- * Accepted SSH logins in the sshd log after byte `since` (throws when the log cannot be read: a
- * missing log is not "no session"). Only complete lines are consumed.
+ * Accepted SSH logins in the sshd log after byte `since`, in all and per user, and the `offset` to
+ * pass as `since` next time (only complete lines are consumed). Throws when the log cannot be
+ * read: a missing log is not "no session".
  */
-export function countSshSessions(info: TestHostInfo, since = 0): SessionCount {
+export function countSshSessions(info: TestHostInfo, since = 0): { sessions: number; byUser: Record<string, number>; offset: number } {
   const buf = fs.readFileSync(info.sshdLog);
   const end = Math.max(since, buf.lastIndexOf(0x0a) + 1);
   const byUser: Record<string, number> = {};

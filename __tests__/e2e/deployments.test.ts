@@ -5,13 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { pidsByProgram, supervisordPid } from "../../testkit/processes";
-import { Project } from "../../testkit/project";
-import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import type { Project } from "../../testkit/project";
+import { ROLES, type TestHostInfo } from "../../testkit/test-host";
 import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { fileHash, siteWithGreeting, timing } from "./support/fixture";
+import { fileHash, siteProject, siteWithGreeting, timing } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -44,15 +44,7 @@ function deploymentPids(deployment: string): Record<string, number | undefined> 
 
 describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new Project(host, { viaApp: true });
-
-  beforeAll(() => {
-    for (const role of ROLES) resetUserHome(host, role);
-  });
-  afterAll(() => {
-    for (const role of ROLES) resetUserHome(host, role);
-    project.remove();
-  });
+  const project = siteProject(host, "deployments", { deploy: false });
 
   test("dev and prod: own directories, groups, ports, supervisords and state files", async () => {
     for (const d of DEPLOYMENTS) {

@@ -33,7 +33,6 @@ import {
   killAll,
   listFiles,
   pidsOf,
-  spinUntil,
   variantWith,
   waitFor,
 } from "./support/fixture";
@@ -82,7 +81,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
       await run.waitForLine(/stopping changed or removed programs: ticker/, 120_000);
       // The old ticker got its TERM (its trap sleeps 4 s): the deploy waits inside `jawsctl stop-programs`.
       await waitFor("the old ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 4"), 10_000);
-      expect(procScan((argv) => /jawsctl\.py .*stop-programs/.test(argv.join(" "))).length).toBeGreaterThan(0);
+      expect(procScan((argv) => /-m jawsctl .*stop-programs/.test(argv.join(" "))).length).toBeGreaterThan(0);
     };
     const a = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-a")));
     const b = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-b")));
@@ -104,12 +103,8 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
         await stopPhase(run);
         if (c.at === "apply") {
           // Polled tightly: `jawsctl apply` lives a few hundred milliseconds.
-          const seen = await spinUntil(
-            () =>
-              procScan((argv) => argv.some((x) => x.endsWith("/jawsctl.py")) && argv.at(-1) === "apply", host.users.jaws.uid).length > 0,
-            15_000,
-          );
-          expect(seen, "jawsctl apply seen").toBe(true);
+          const applying = (argv: string[]) => argv.includes("jawsctl") && argv.at(-1) === "apply";
+          await waitFor("jawsctl apply seen", () => procScan(applying, host.users.jaws.uid).length > 0, 15_000, 0);
         }
         const t0 = Date.now();
         if (c.kill === "ssh") {
@@ -117,7 +112,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
           expect(sessions.length).toBeGreaterThan(0);
           killAll(sessions.map((p) => p.pid));
         } else {
-          const deploy = procScan((argv) => argv.some((x) => x.endsWith("/bin/deploy") || x.endsWith("/jawsctl.py")), host.users.jaws.uid);
+          const deploy = procScan((argv) => argv.includes("jawsctl") || argv.some((x) => x.endsWith("/bin/deploy")), host.users.jaws.uid);
           expect(deploy.length).toBeGreaterThan(0);
           killAll(deploy.map((p) => p.pid));
         }
@@ -127,7 +122,7 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
         expect(r.output).not.toMatch(/deploy [0-9a-f]{16} done/);
         // Half-way indeed: the marker is there, the old ticker was stopped, the new one not started.
         await waitFor("the remote deploy gone", () =>
-          userProcesses(host.users.jaws.name).every((p) => !/bin\/deploy|jawsctl\.py/.test(p.cmd)),
+          userProcesses(host.users.jaws.name).every((p) => !/bin\/deploy|-m jawsctl/.test(p.cmd)),
         );
         expect(fs.existsSync(`${dirOf("jaws")}/.deploy/in-progress`)).toBe(true);
         expect(processesMatching("jaws", "jaws-slow-b")).toEqual([]);

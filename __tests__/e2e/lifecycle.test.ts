@@ -17,20 +17,10 @@ import {
   type Snapshot,
   snapshot,
 } from "../../testkit/processes";
-import { countSshSessions, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
+import { countSshSessions, freeStablePort, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, oneShot, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import {
-  crasher,
-  expectBaselineUp,
-  expectEachOnce,
-  Fixture,
-  freeStablePort,
-  hostFile,
-  pidsOf,
-  variantWith,
-  waitFor,
-} from "./support/fixture";
+import { crasher, expectBaselineUp, expectEachOnce, Fixture, hostFile, pidsOf, variantWith, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 

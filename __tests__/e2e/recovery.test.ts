@@ -180,7 +180,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     const table = () => fs.readFileSync(`${user.home}/.fake-crontab`, "utf8");
 
     const [first] = await fx.project.deploy(cron());
-    expect(first.output).toMatch(/crontab: ensure script runs every 5 minutes/);
+    expect(first.output).toMatch(/crontab: ensure script scheduled \(\*\/5 \* \* \* \*\)/);
     // A second deploy (with a program change) keeps exactly one entry.
     await fx.project.deploy(cron((v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-cron") })));
     const lines = table().split("\n").filter(Boolean);

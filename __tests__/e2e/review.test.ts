@@ -6,13 +6,12 @@
  * that did not change.
  */
 import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { environ, pidsByProgram } from "../../testkit/processes";
-import { Project } from "../../testkit/project";
-import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
-import { instanceDir, siteBaseline } from "../../testkit/test-site";
+import { ROLES, type TestHostInfo } from "../../testkit/test-host";
+import { instanceDir } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { siteWithGreeting, timing } from "./support/fixture";
+import { siteProject, siteWithGreeting, timing } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -24,18 +23,7 @@ const changedKeys = (plan: string) => [...plan.matchAll(/^\s*~ ("[^"]+"|\S+)\s+=
 
 describe.skipIf(!info)(`reviewable diffs (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new Project(host, { viaApp: true });
-
-  beforeAll(async () => {
-    for (const role of ROLES) resetUserHome(host, role);
-    const t0 = Date.now();
-    await project.deploy(siteBaseline());
-    timing("review: cold deploy of both stacks", Date.now() - t0);
-  });
-  afterAll(() => {
-    for (const role of ROLES) resetUserHome(host, role);
-    project.remove();
-  });
+  const project = siteProject(host, "review");
 
   test("one environment variable of one service: the plan shows its old and new line, nothing else of the host", () => {
     const t0 = Date.now();

@@ -10,14 +10,13 @@ import * as path from "node:path";
 import { afterAll, describe, expect, onTestFinished, test } from "vitest";
 import type { RunResult } from "../../testkit/commands";
 import { restartedBetween, snapshot } from "../../testkit/processes";
-import { ROLES, runAsUser, sshRun, type TestHostInfo, userProcesses } from "../../testkit/test-host";
+import { freeStablePort, ROLES, runAsUser, sshRun, type TestHostInfo, userProcesses } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import {
   expectBaselineUp,
   Fixture,
   filesContaining,
-  freeStablePort,
   hostFile,
   instanceSecrets,
   listFiles,
@@ -183,13 +182,15 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       await fx.atBaseline();
       const dir = instanceDir("jtm");
       const url = `unix://${dir}/run/supervisor.sock`;
-      // Run the instance with the extension as it was (API 1, no setCredentials).
-      const site = runAsUser("jtm", `${dir}/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'`).stdout.trim();
-      const v1 = (text: string) =>
-        text.replace('API_VERSION = "2"', 'API_VERSION = "1"').replace(/\n {4}def setCredentials[\s\S]*?return True\n/, "\n");
-      for (const f of [`${dir}/lib/jaws_supervisor_ext.py`, `${site}/jaws_supervisor_ext.py`])
-        fs.writeFileSync(f, v1(fs.readFileSync(f, "utf8")));
-      expect(fs.readFileSync(`${site}/jaws_supervisor_ext.py`, "utf8")).not.toContain("def setCredentials");
+      // Run the instance with the extension as it was (API 1, no setCredentials): supervisord loads
+      // it from the deployed package (lib/ is on the venv's path), its only copy.
+      const ext = `${dir}/lib/jawsctl/rpc_extension.py`;
+      const v1 = fs
+        .readFileSync(ext, "utf8")
+        .replace('API_VERSION = "2"', 'API_VERSION = "1"')
+        .replace(/\n {4}def setCredentials[\s\S]*?return True\n/, "\n");
+      fs.writeFileSync(ext, v1);
+      expect(fs.readFileSync(ext, "utf8")).not.toContain("def setCredentials");
       const restart = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown >/dev/null; sleep 2; ${dir}/bin/ensure`);
       expect(restart.code, restart.stdout + restart.stderr).toBe(0);
       const before = snapshot();
@@ -217,12 +218,10 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       // What rotate-key does up to its crash point: key.new written, supervisord switched.
       const k2 = "ab".repeat(32);
       const script = [
-        "import sys, hashlib",
-        `sys.path.insert(0, ${JSON.stringify(`${dir}/lib`)})`,
-        "import jawsctl",
+        "from jawsctl import connection, credentials", // lib/ is on the venv's path
         `d = ${JSON.stringify(dir)}`,
-        `jawsctl.write_private(d + '/secret/key.new', ${JSON.stringify(k2)} + '\\n')`,
-        `jawsctl.proxy(d, ${JSON.stringify(oldKey.key)}).jawsdeploy.setCredentials('jaws-dev', jawsctl.key_hash(${JSON.stringify(k2)}))`,
+        `credentials.write_private(d + '/secret/key.new', ${JSON.stringify(k2)} + '\\n')`,
+        `connection.proxy(d, ${JSON.stringify(oldKey.key)}).jawsdeploy.setCredentials('jaws-dev', credentials.key_hash(${JSON.stringify(k2)}))`,
       ].join("\n");
       const crash = runAsUser("jaws", `${dir}/venv/bin/python -`, { input: script });
       expect(crash.code, crash.stderr).toBe(0);

@@ -5,14 +5,14 @@
  * supervisord is not running, when nothing is deployed, and when the host cannot be reached.
  */
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { type RunResult, run } from "../../testkit/commands";
 import { pidsByProgram, supervisordPid } from "../../testkit/processes";
-import { Project, REPO } from "../../testkit/project";
-import { ROLES, resetUserHome, runAsUser, type TestHostInfo } from "../../testkit/test-host";
+import { REPO } from "../../testkit/project";
+import { freeStablePort, ROLES, runAsUser, type TestHostInfo } from "../../testkit/test-host";
 import { instanceDir, SITE_NAME, siteBaseline } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { freeStablePort, timing, waitFor } from "./support/fixture";
+import { siteProject, timing, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -24,7 +24,7 @@ const ONE_SHOTS = new Set(["jaws-setup"]);
 
 describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new Project(host, { viaApp: true });
+  const project = siteProject(host, "status");
 
   /** `npm run status -- testhost <deployment>` in the repository, with the site's environment. */
   const status = (deployment: string, extra: Record<string, string> = {}): RunResult =>
@@ -33,17 +33,6 @@ describe.skipIf(!info)(`operators' status command (${skipReason ?? "real host"})
       env: project.env(extra),
       timeoutMs: 120_000,
     });
-
-  beforeAll(async () => {
-    for (const role of ROLES) resetUserHome(host, role);
-    const t0 = Date.now();
-    await project.deploy(siteBaseline());
-    timing("status: deploy of both stacks", Date.now() - t0);
-  });
-  afterAll(() => {
-    for (const role of ROLES) resetUserHome(host, role);
-    project.remove();
-  });
 
   test("every program of both instances, with state, PID and uptime; exit 0", () => {
     const r = status("dev");

@@ -233,8 +233,11 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
   });
 
   describe("terraform ssh connection", () => {
-    /** A Terraform `connection` block to the test host, as jaws with its key unless overridden (values are HCL). */
-    const connection = (overrides: Record<string, string> = {}) => {
+    /**
+     * terraform init + apply of one resource whose `connection` goes to the test host, as jaws with its
+     * key unless overridden (values are HCL), running `provisioners` (HCL).
+     */
+    const applyWith = (overrides: Record<string, string>, provisioners: string): TfResult => {
       const attrs: Record<string, string> = {
         type: hcl("ssh"),
         host: hcl(host.host),
@@ -245,33 +248,22 @@ describe.skipIf(!info)(`test host${skipReason ? ` (skipped: ${skipReason})` : ""
         timeout: hcl("30s"),
         ...overrides,
       };
-      return `connection {\n${Object.entries(attrs)
-        .map(([k, v]) => `    ${k} = ${v}`)
-        .join("\n")}\n  }`;
+      const connection = Object.entries(attrs).map(([k, v]) => `${k} = ${v}`);
+      const resource = `resource "terraform_data" "r" {\nconnection {\n${connection.join("\n")}\n}\n${provisioners}\n}\n`;
+      return terraformApply(fs.mkdtempSync(path.join(tmp, "tf-")), resource);
     };
+    /** A remote-exec provisioner running `lines` (a JSON list of strings is an HCL list). */
+    const remoteExec = (...lines: string[]) => `provisioner "remote-exec" {\ninline = ${JSON.stringify(lines)}\n}`;
+
     test("file + remote-exec with private_key and host_key", () => {
-      const dir = fs.mkdtempSync(path.join(tmp, "tf-key-"));
-      const src = path.join(dir, "payload.txt");
+      const src = path.join(tmp, "tf-payload.txt");
       fs.writeFileSync(src, "hello from terraform\n");
       const start = sshLogOffset(host);
-      const tf = terraformApply(
-        dir,
-        `
-resource "terraform_data" "push" {
-  ${connection()}
-  provisioner "file" {
-    source      = ${hcl(src)}
-    destination = "/tmp/jaws-tf-payload-${host.port}.txt"
-  }
-  provisioner "remote-exec" {
-    inline = [
-      "cat /tmp/jaws-tf-payload-${host.port}.txt > ${jaws.home}/tf-payload.txt",
-      "rm /tmp/jaws-tf-payload-${host.port}.txt",
-      "id -un >> ${jaws.home}/tf-payload.txt",
-    ]
-  }
-}
-`,
+      const remote = `/tmp/jaws-tf-payload-${host.port}.txt`;
+      const tf = applyWith(
+        {},
+        `provisioner "file" {\nsource = ${hcl(src)}\ndestination = ${hcl(remote)}\n}\n` +
+          remoteExec(`cat ${remote} > ${jaws.home}/tf-payload.txt`, `rm ${remote}`, `id -un >> ${jaws.home}/tf-payload.txt`),
       );
       expect(tf.code, tf.output).toBe(0);
       const out = path.join(jaws.home, "tf-payload.txt");
@@ -285,18 +277,10 @@ resource "terraform_data" "push" {
     test("remote-exec alone uploads and runs its script over one SSH session, makes it 0777, leaves an empty file", () => {
       // What the deploy relies on (one session per change) and what the README's security model
       // warns about (the script is world-writable while it runs).
-      const dir = fs.mkdtempSync(path.join(tmp, "tf-exec-"));
       const start = sshLogOffset(host);
-      const tf = terraformApply(
-        dir,
-        `
-resource "terraform_data" "run" {
-  ${connection({ script_path: hcl("./.tf-exec-check-%RAND%.sh") })}
-  provisioner "remote-exec" {
-    inline = ["#!/bin/bash", "stat -c %a \\"$0\\" > ${jaws.home}/tf-mode.txt; rm -f -- \\"$0\\""]
-  }
-}
-`,
+      const tf = applyWith(
+        { script_path: hcl("./.tf-exec-check-%RAND%.sh") },
+        remoteExec("#!/bin/bash", `stat -c %a "$0" > ${jaws.home}/tf-mode.txt; rm -f -- "$0"`),
       );
       expect(tf.code, tf.output).toBe(0);
       expect(fs.readFileSync(path.join(jaws.home, "tf-mode.txt"), "utf8")).toBe("777\n");
@@ -309,36 +293,17 @@ resource "terraform_data" "run" {
     });
 
     test("a wrong host_key makes terraform fail", () => {
-      const dir = fs.mkdtempSync(path.join(tmp, "tf-badkey-"));
-      const tf = terraformApply(
-        dir,
-        `
-resource "terraform_data" "push" {
-  ${connection({ host_key: hcl(jtm.publicKey), timeout: hcl("2s") })}
-  provisioner "remote-exec" {
-    inline = ["touch ${jaws.home}/must-not-exist"]
-  }
-}
-`,
-      );
+      const tf = applyWith({ host_key: hcl(jtm.publicKey), timeout: hcl("2s") }, remoteExec(`touch ${jaws.home}/must-not-exist`));
       expect(tf.code).not.toBe(0);
       expect(tf.output).toMatch(/host key|handshake/i);
       expect(fs.existsSync(path.join(jaws.home, "must-not-exist"))).toBe(false);
     });
 
     test("certificate authentication", () => {
-      const dir = fs.mkdtempSync(path.join(tmp, "tf-cert-"));
       const start = sshLogOffset(host);
-      const tf = terraformApply(
-        dir,
-        `
-resource "terraform_data" "cert" {
-  ${connection({ private_key: `file(${hcl(jaws.certKeyPath as string)})`, certificate: `file(${hcl(jaws.certificatePath as string)})` })}
-  provisioner "remote-exec" {
-    inline = ["id -un > ${jaws.home}/tf-cert.txt"]
-  }
-}
-`,
+      const tf = applyWith(
+        { private_key: `file(${hcl(jaws.certKeyPath as string)})`, certificate: `file(${hcl(jaws.certificatePath as string)})` },
+        remoteExec(`id -un > ${jaws.home}/tf-cert.txt`),
       );
       expect(tf.code, tf.output).toBe(0);
       const out = path.join(jaws.home, "tf-cert.txt");
@@ -349,30 +314,19 @@ resource "terraform_data" "cert" {
     });
 
     test("bastion: jawstest as bastion, jumping to jawstest_jtm", () => {
-      const dir = fs.mkdtempSync(path.join(tmp, "tf-bastion-"));
       const start = sshLogOffset(host);
-      const tf = terraformApply(
-        dir,
-        `
-resource "terraform_data" "via_bastion" {
-  ${connection({
-    user: hcl(jtm.name),
-    private_key: `file(${hcl(jtm.privateKeyPath)})`,
-    bastion_host: hcl(host.host),
-    bastion_port: String(host.port),
-    bastion_user: hcl(jaws.name),
-    bastion_private_key: `file(${hcl(jaws.privateKeyPath)})`,
-    bastion_host_key: hcl(host.hostPublicKey),
-  })}
-  provisioner "file" {
-    content     = "via bastion\\n"
-    destination = "${jtm.home}/tf-bastion.txt"
-  }
-  provisioner "remote-exec" {
-    inline = ["id -un >> ${jtm.home}/tf-bastion.txt"]
-  }
-}
-`,
+      const tf = applyWith(
+        {
+          user: hcl(jtm.name),
+          private_key: `file(${hcl(jtm.privateKeyPath)})`,
+          bastion_host: hcl(host.host),
+          bastion_port: String(host.port),
+          bastion_user: hcl(jaws.name),
+          bastion_private_key: `file(${hcl(jaws.privateKeyPath)})`,
+          bastion_host_key: hcl(host.hostPublicKey),
+        },
+        `provisioner "file" {\ncontent = "via bastion\\n"\ndestination = ${hcl(`${jtm.home}/tf-bastion.txt`)}\n}\n` +
+          remoteExec(`id -un >> ${jtm.home}/tf-bastion.txt`),
       );
       expect(tf.code, tf.output).toBe(0);
       const out = path.join(jtm.home, "tf-bastion.txt");

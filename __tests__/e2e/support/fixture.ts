@@ -4,9 +4,8 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { JawsServiceOptions } from "../../../constructs";
 import { processesMatching, type Snapshot, snapshot } from "../../../testkit/processes";
 import { Project } from "../../../testkit/project";
@@ -89,32 +88,43 @@ export class Fixture {
   }
 }
 
+/**
+ * A project of the real app (main.ts) for a file's tests: the host emptied before and after them,
+ * and unless `deploy` is false the site's baseline deployed (timed) before them.
+ */
+export function siteProject(host: TestHostInfo, label: string, opts: { deploy?: boolean } = {}): Project {
+  const project = new Project(host, { viaApp: true });
+  beforeAll(async () => {
+    for (const role of ROLES) resetUserHome(host, role);
+    if (opts.deploy === false) return;
+    const t0 = Date.now();
+    await project.deploy(siteBaseline());
+    timing(`${label}: cold deploy of both stacks`, Date.now() - t0);
+  });
+  afterAll(() => {
+    for (const role of ROLES) resetUserHome(host, role);
+    project.remove();
+  });
+  return project;
+}
+
 /** Text of a file of the instance on the host (read as root, locally). */
 export const hostFile = (role: TestUserRole, relPath: string, deployment?: string) =>
   fs.readFileSync(path.join(instanceDir(role, deployment), relPath), "utf8");
 
-/** Polls `check` every 50 ms until it returns a value (not undefined/false), or throws with `what`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+/**
+ * Polls `check` until it returns a value (not undefined/false), or throws with `what`; every
+ * `everyMs`, or with 0 as often as the event loop allows (for events that last a fraction of a
+ * second), yielding so the test runner and child pipes are served.
+ */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = check();
     if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => (everyMs ? setTimeout(r, everyMs) : setImmediate(r)));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-}
-
-/**
- * Polls `check` as often as the event loop allows (for events that last a fraction of a second),
- * yielding between polls so the test runner and child pipes are served; true when it held.
- */
-export async function spinUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setImmediate(r));
-  }
-  return false;
 }
 
 /** SIGKILL, ignoring processes already gone. */
@@ -126,23 +136,6 @@ export function killAll(pids: number[]): void {
       // gone
     }
   }
-}
-
-/**
- * A free TCP port on 127.0.0.1 below the ephemeral range (32768+), so no outgoing
- * connection (ssh, terraform) can take it between this check and supervisord's bind.
- */
-export async function freeStablePort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free port in 20000-31999 on 127.0.0.1");
 }
 
 /**

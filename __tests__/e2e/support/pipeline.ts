@@ -10,18 +10,7 @@ import { runOk } from "../../../testkit/commands";
 import { BIN, REPO } from "../../../testkit/project";
 
 /** Top-level keys that are not jobs (GitLab's global keywords). */
-const GLOBAL_KEYWORDS = new Set([
-  "stages",
-  "variables",
-  "default",
-  "workflow",
-  "include",
-  "image",
-  "services",
-  "cache",
-  "before_script",
-  "after_script",
-]);
+const GLOBAL_KEYWORDS = new Set("stages variables default workflow include image services cache before_script after_script".split(" "));
 
 type Job = Record<string, unknown> & {
   script?: string[];
@@ -41,13 +30,8 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-interface Pipeline {
-  raw: Record<string, unknown>;
-  /** Visible jobs, `extends` resolved. */
-  jobs: Record<string, Job>;
-}
-
-export function readPipeline(file = path.join(REPO, ".gitlab-ci.yml")): Pipeline {
+/** The YAML as parsed, and its visible jobs with `extends` resolved. */
+export function readPipeline(file = path.join(REPO, ".gitlab-ci.yml")): { raw: Record<string, unknown>; jobs: Record<string, Job> } {
   const raw = parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   const resolve = (name: string, seen: string[] = []): Record<string, unknown> => {
     if (seen.includes(name)) throw new Error(`extends cycle: ${[...seen, name].join(" -> ")}`);
@@ -59,12 +43,8 @@ export function readPipeline(file = path.join(REPO, ".gitlab-ci.yml")): Pipeline
     const { extends: _ignored, ...own } = def;
     return merge(acc, own);
   };
-  const jobs: Record<string, Job> = {};
-  for (const name of Object.keys(raw)) {
-    if (name.startsWith(".") || GLOBAL_KEYWORDS.has(name)) continue;
-    jobs[name] = resolve(name) as Job;
-  }
-  return { raw, jobs };
+  const names = Object.keys(raw).filter((name) => !name.startsWith(".") && !GLOBAL_KEYWORDS.has(name));
+  return { raw, jobs: Object.fromEntries(names.map((name) => [name, resolve(name) as Job])) };
 }
 
 /** Every combination of a job's parallel:matrix (one empty entry without a matrix). */
@@ -98,15 +78,12 @@ function simpleCommands(line: string): string[][] {
 function declaredBins(pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> }): Map<string, string> {
   const bins = new Map<string, string>();
   for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
-    try {
-      const meta = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", dep, "package.json"), "utf8")) as {
-        bin?: string | Record<string, string>;
-      };
-      if (typeof meta.bin === "string") bins.set(dep.replace(/^@[^/]+\//, ""), dep);
-      else for (const b of Object.keys(meta.bin ?? {})) bins.set(b, dep);
-    } catch {
-      /* not installed: its bins are not available */
-    }
+    // Every declared dependency is installed (npm ci): one that cannot be read is an error, not "no bins".
+    const meta = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", dep, "package.json"), "utf8")) as {
+      bin?: string | Record<string, string>;
+    };
+    if (typeof meta.bin === "string") bins.set(dep.replace(/^@[^/]+\//, ""), dep);
+    else for (const b of Object.keys(meta.bin ?? {})) bins.set(b, dep);
   }
   return bins;
 }

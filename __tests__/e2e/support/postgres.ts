@@ -8,8 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { run } from "../../../testkit/commands";
-import { findExecutable, lookupUser } from "../../../testkit/test-host";
-import { freeStablePort } from "./fixture";
+import { findExecutable, freeStablePort, lookupUser } from "../../../testkit/test-host";
 
 const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql"];
 
