@@ -10,23 +10,54 @@ import * as path from "node:path";
 import { afterAll, describe, expect, onTestFinished, test } from "vitest";
 import type { RunResult } from "../../testkit/commands";
 import { restartedBetween, snapshot } from "../../testkit/processes";
-import { freeStablePort, ROLES, runAsUser, sshRun, type TestHostInfo, userProcesses } from "../../testkit/test-host";
+import { freeStablePort, ROLES, runAsUser, sshRun, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import {
-  expectBaselineUp,
-  Fixture,
-  filesContaining,
-  hostFile,
-  instanceSecrets,
-  listFiles,
-  modeOf,
-  passwordOf,
-  pidsOf,
-  probe,
-  variantWith,
-  waitFor,
-} from "./support/fixture";
+import { expectBaselineUp, Fixture, hostFile, listFiles, pidsOf, variantWith, waitFor } from "./support/fixture";
+
+/**
+ * XML-RPC `supervisor.getState` against the instance's control endpoint, as `role`, with the given
+ * credentials (or none): "ok", "401" (refused for its credentials), or the error text.
+ */
+function probe(role: TestUserRole, serverUrl: string, credentials?: { user: string; password: string }): string {
+  const script = [
+    "import xmlrpc.client",
+    "from supervisor import xmlrpc as sx",
+    `t = sx.SupervisorTransport(${JSON.stringify(credentials?.user ?? "")} or None, ${JSON.stringify(credentials?.password ?? "")} or None, ${JSON.stringify(serverUrl)})`,
+    "try:",
+    "    xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t).supervisor.getState(); print('ok')",
+    "except xmlrpc.client.ProtocolError as e:",
+    "    print(e.errcode)",
+    "except Exception as e:",
+    "    print('%s: %s' % (type(e).__name__, e))",
+  ].join("\n");
+  // Debian's python sees supervisor; the instance's venv may be unreadable to `role`.
+  const r = runAsUser(role, "/usr/bin/python3 -", { input: script });
+  return (r.stdout.trim() || r.stderr.trim()).split("\n").pop() ?? "";
+}
+
+/** The password in a supervisorctl.conf text. */
+const passwordOf = (ctlConf: string) => /^password=(.*)$/m.exec(ctlConf)?.[1] ?? "";
+
+/** Mode bits of a host path as an octal string ("700"). */
+const modeOf = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+
+/** Paths under `dir` (but not under `skipDir`) of the files whose bytes contain any of `needles`; throws when one cannot be read. */
+function filesContaining(dir: string, needles: string[], skipDir = "\0"): string[] {
+  const bufs = needles.filter(Boolean).map((n) => Buffer.from(n));
+  return listFiles(dir).filter(
+    (p) => p !== skipDir && !p.startsWith(`${skipDir}/`) && fs.lstatSync(p).isFile() && bufs.some((n) => fs.readFileSync(p).includes(n)),
+  );
+}
+
+/** The instance's current key and its `{SHA}` hash (read as root on the host). */
+function instanceSecrets(role: TestUserRole): { key: string; hash: string } {
+  const dir = instanceDir(role);
+  const key = fs.readFileSync(`${dir}/secret/key`, "utf8").trim();
+  const hash = /password=(\{SHA\}[0-9a-f]{40})/.exec(fs.readFileSync(`${dir}/secret/auth.conf`, "utf8"))?.[1] ?? "";
+  if (key.length < 32 || !hash) throw new Error(`no key or hash for ${role} in ${dir}/secret`);
+  return { key, hash };
+}
 
 const { info, skipReason } = useTestHost();
 

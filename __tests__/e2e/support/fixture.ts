@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import type { JawsServiceOptions } from "../../../constructs";
 import { processesMatching, type Snapshot, snapshot } from "../../../testkit/processes";
 import { Project } from "../../../testkit/project";
-import { ROLES, resetUserHome, runAsUser, type TestHostInfo, type TestUserRole } from "../../../testkit/test-host";
+import { ROLES, resetUserHome, type TestHostInfo, type TestUserRole } from "../../../testkit/test-host";
 import { baseline, GROUP, instanceDir, siteBaseline, type Variant } from "../../../testkit/test-site";
 
 /** The baseline with something changed. */
@@ -127,63 +127,8 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
 
-/** SIGKILL, ignoring processes already gone. */
-export function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-}
-
-/**
- * XML-RPC `supervisor.getState` against the instance's control endpoint, as `role`, with the given
- * credentials (or none): "ok", "401" (refused for its credentials), or the error text.
- */
-export function probe(role: TestUserRole, serverUrl: string, credentials?: { user: string; password: string }): string {
-  const script = [
-    "import xmlrpc.client",
-    "from supervisor import xmlrpc as sx",
-    `t = sx.SupervisorTransport(${JSON.stringify(credentials?.user ?? "")} or None, ${JSON.stringify(credentials?.password ?? "")} or None, ${JSON.stringify(serverUrl)})`,
-    "try:",
-    "    xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t).supervisor.getState(); print('ok')",
-    "except xmlrpc.client.ProtocolError as e:",
-    "    print(e.errcode)",
-    "except Exception as e:",
-    "    print('%s: %s' % (type(e).__name__, e))",
-  ].join("\n");
-  // Debian's python sees supervisor; the instance's venv may be unreadable to `role`.
-  const r = runAsUser(role, "/usr/bin/python3 -", { input: script });
-  return (r.stdout.trim() || r.stderr.trim()).split("\n").pop() ?? "";
-}
-
-/** The password in a supervisorctl.conf text. */
-export const passwordOf = (ctlConf: string) => /^password=(.*)$/m.exec(ctlConf)?.[1] ?? "";
-
-/** Mode bits of a host path as an octal string ("700"). */
-export const modeOf = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
-
 /** Every file and directory under `dir` (recursive), as paths; throws when `dir` cannot be read. */
 export const listFiles = (dir: string): string[] => (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f));
-
-/** Paths under `dir` (but not under `skipDir`) of the files whose bytes contain any of `needles`; throws when one cannot be read. */
-export function filesContaining(dir: string, needles: string[], skipDir = "\0"): string[] {
-  const bufs = needles.filter(Boolean).map((n) => Buffer.from(n));
-  return listFiles(dir).filter(
-    (p) => p !== skipDir && !p.startsWith(`${skipDir}/`) && fs.lstatSync(p).isFile() && bufs.some((n) => fs.readFileSync(p).includes(n)),
-  );
-}
-
-/** The instance's current key and its `{SHA}` hash (read as root on the host). */
-export function instanceSecrets(role: TestUserRole): { key: string; hash: string } {
-  const dir = instanceDir(role);
-  const key = fs.readFileSync(`${dir}/secret/key`, "utf8").trim();
-  const hash = /password=(\{SHA\}[0-9a-f]{40})/.exec(fs.readFileSync(`${dir}/secret/auth.conf`, "utf8"))?.[1] ?? "";
-  if (key.length < 32 || !hash) throw new Error(`no key or hash for ${role} in ${dir}/secret`);
-  return { key, hash };
-}
 
 /** sha256 of a file (throws when it cannot be read). */
 export const fileHash = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");

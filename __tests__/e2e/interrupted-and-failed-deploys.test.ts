@@ -24,18 +24,18 @@ import { Project } from "../../testkit/project";
 import { runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop, type Variant } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import {
-  crasher,
-  expectBaselineUp,
-  expectEachOnce,
-  Fixture,
-  hostFile,
-  killAll,
-  listFiles,
-  pidsOf,
-  variantWith,
-  waitFor,
-} from "./support/fixture";
+import { crasher, expectBaselineUp, expectEachOnce, Fixture, hostFile, listFiles, pidsOf, variantWith, waitFor } from "./support/fixture";
+
+/** SIGKILL, ignoring processes already gone. */
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
 
 const { info, skipReason } = useTestHost();
 
