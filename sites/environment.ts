@@ -2,7 +2,8 @@
  * The app's settings from the environment: the only place that reads `JAWS_*` (and GitLab's CI
  * variables). The library takes values; CI sets these per job.
  *
- *   JAWS_SITES            sites to synthesize: cori,lrc,... or all         (default: cori)
+ *   JAWS_SITES            sites to synthesize: cori,jgi,... or all (every  (default: cori)
+ *                         supervisor-launched site)
  *   JAWS_SITES_MODULE     module exporting more SiteDefinitions             (default: none)
  *   JAWS_DEPLOYMENT       dev | staging | prod | a deployment of the site  (default: dev)
  *   JAWS_SSH_KEY_FILE     path of the SSH private key                       (default: ssh-agent)
@@ -11,12 +12,13 @@
  *   JAWS_STATE_BACKEND    local | gitlab | pg                               (default: local)
  *   JAWS_GITLAB_API_URL, JAWS_GITLAB_PROJECT_ID   gitlab backend            (default: CI_API_V4_URL, CI_PROJECT_ID)
  *   JAWS_HOST_KEY_<SITE>  pinned host key of a site, over sites/known_hosts
+ *   JAWS_HOST_<SITE>      service host of a site, over the site's own (required where it has none)
  *   JAWS_REDEPLOY         any new value re-runs the deploy though nothing changed
  */
 import { resolve } from "node:path";
 import { type DeployResourceKind, STATE_BACKEND_KINDS, type StateBackendKind } from "../constructs";
 import { loadSiteModule, selectSites } from "./index";
-import type { SiteDefinition } from "./site";
+import { hostKeyVariable, hostVariable, knownHostKey, notDeployable, type SiteDefinition } from "./site";
 import type { StackSelection } from "./stacks";
 
 export interface AppEnvironment {
@@ -34,10 +36,7 @@ export class EnvironmentError extends Error {
 
 const DEPLOY_RESOURCES: readonly DeployResourceKind[] = ["null_resource", "terraform_data"];
 
-/** The variable that may carry a site's host key (a CI variable): JAWS_HOST_KEY_CORI. */
-export function hostKeyVariable(site: string): string {
-  return `JAWS_HOST_KEY_${site.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
+export { hostKeyVariable, hostVariable };
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AppEnvironment {
   const problems: string[] = [];
@@ -71,9 +70,27 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AppEnviro
     );
   }
   const hostKeys: Record<string, string> = {};
+  const hosts: Record<string, string> = {};
   for (const site of sites) {
+    const refused = notDeployable(site);
+    if (refused) {
+      problems.push(`JAWS_SITES: ${refused}`);
+      continue;
+    }
+    const named = value(hostVariable(site.name));
+    if (named) hosts[site.name] = named;
+    const host = named ?? site.host;
     const key = value(hostKeyVariable(site.name));
     if (key) hostKeys[site.name] = key;
+    if (!host) {
+      problems.push(
+        `${hostVariable(site.name)}: site ${site.name}'s service host is not known: set it to the host its supervisord runs on`,
+      );
+    } else if (!key && !site.hostKey && !knownHostKey(host)) {
+      problems.push(
+        `${hostKeyVariable(site.name)}: no pinned host key for ${host} in sites/known_hosts: set it to the key \`ssh-keyscan -t ed25519 ${host}\` prints, after checking its fingerprint`,
+      );
+    }
   }
   const selection: StackSelection = {
     deployment,
@@ -84,6 +101,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AppEnviro
     stateBackend,
     gitlab: apiUrl && projectId ? { apiUrl, projectId } : undefined,
     hostKeys,
+    hosts,
   };
   if (problems.length > 0) throw new EnvironmentError(problems);
   return { sites, selection };

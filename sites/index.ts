@@ -1,10 +1,14 @@
 import { cori } from "./cori";
-import { lrc } from "./lrc";
-import { cascade, tahoma } from "./pnnl";
-import type { SiteDefinition } from "./site";
+import { notDeployable, type SiteDefinition } from "./site";
+import { defiant, dori, jgi, kbase, nmdc, nmdcTahoma, perlmutter, tahoma } from "./today";
 
-/** Every JAWS site this repository can deploy, by name. */
-export const SITES: Readonly<Record<string, SiteDefinition>> = { cori, lrc, tahoma, cascade };
+/**
+ * Every JAWS site, by name: Cori as it ran until 2022, and the sites JAWS deploys to today. The
+ * scrontab (NERSC) and systemd (Dori) ones are data only: selecting them fails with the reason.
+ */
+export const SITES: Readonly<Record<string, SiteDefinition>> = Object.fromEntries(
+  [cori, jgi, tahoma, nmdcTahoma, defiant, perlmutter, nmdc, kbase, dori].map((s) => [s.name, s]),
+);
 
 /** The SiteDefinitions a module exports (JAWS_SITES_MODULE: sites kept outside this repository). */
 export function loadSiteModule(path: string): Record<string, SiteDefinition> {
@@ -14,18 +18,16 @@ export function loadSiteModule(path: string): Record<string, SiteDefinition> {
 }
 
 /**
- * Sites named in a comma-separated list (`cori,lrc`), or every site for `all`.
- * An unknown name is an error that lists the known ones.
+ * Sites named in a comma-separated list (`cori,jgi`), or for `all` every site jaws-deploy can
+ * deploy (the supervisor-launched ones). An unknown name is an error that lists the known ones.
  */
 export function selectSites(list: string, extra: Readonly<Record<string, SiteDefinition>> = {}): SiteDefinition[] {
   const all = { ...SITES, ...extra };
-  const names =
-    list.trim() === "all"
-      ? Object.keys(all)
-      : list
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
+  if (list.trim() === "all") return Object.values(all).filter((s) => notDeployable(s) === undefined);
+  const names = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return names.map((n) => {
     const site = all[n];
     if (!site) throw new Error(`unknown site ${JSON.stringify(n)} (known: ${Object.keys(all).join(", ")}, or all)`);

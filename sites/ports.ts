@@ -1,8 +1,9 @@
 import type { DeploymentSettings } from "./site";
 
 /**
- * The JAWS port table, the same at every site: dev/staging/prod side by side.
- * `installDirectory` is per site; the ports are not.
+ * The numbering most JAWS sites use (dev/staging/prod: supervisord 64101-3 and 64111-3, Cromwell
+ * 50101-3), for test and bench fleets. The real sites carry their own ports (sites/cori.ts,
+ * sites/today.ts): they belong to a site and deployment (NMDC uses 64104-6).
  */
 export function jawsDeployments(installDirectory: (deployment: string) => string): Record<string, DeploymentSettings> {
   const table: [string, number][] = [

@@ -9,10 +9,15 @@ export interface DeploymentSettings {
   /** Cromwell's REST port. */
   readonly cromwellPort: number;
   /**
-   * supervisord HTTP ports of the JAWS port table, per instance name; used by
+   * supervisord HTTP ports of this site and deployment, per instance name; used by
    * instances whose control endpoint is `inet` (bound to 127.0.0.1).
    */
   readonly supervisordPorts: Readonly<Record<string, number>>;
+  /**
+   * `--log-level` of the JAWS programs.
+   * @default - the programs' own default
+   */
+  readonly logLevel?: string;
 }
 
 /** One supervisord instance of a site: who runs it and which programs. */
@@ -21,17 +26,23 @@ export interface SiteInstance {
   readonly name: string;
   readonly user: string;
   /** Directory under which `<name>-<deployment>` is made; must be writable by `user`. */
-  readonly baseDirectory: string;
+  readonly baseDirectory: string | ((d: DeploymentContext) => string);
   /** Programs of this instance for one deployment. */
   readonly services: (d: DeploymentContext) => Readonly<Record<string, JawsServiceOptions>>;
   /**
    * supervisorctl endpoint: a unix socket (mode 0700) or inet_http_server on
-   * 127.0.0.1 at the deployment's port from the port table.
+   * 127.0.0.1 at the deployment's port of `supervisordPorts`.
    * @default unix
    */
   readonly control?: "unix" | "inet";
   /**
-   * Any other SupervisorInstance prop (pythonCommand, minfds, privateKeyFile...).
+   * Instance props of the site's data that depend on the deployment (directories, drop-in
+   * globs, preflight endpoints, identifier...).
+   * @default - none
+   */
+  readonly props?: (d: DeploymentContext) => Partial<SupervisorInstanceProps>;
+  /**
+   * Any other SupervisorInstance prop (pythonCommand, minfds, privateKeyFile...); wins over `props`.
    * @default - none
    */
   readonly options?: Partial<SupervisorInstanceProps>;
@@ -43,10 +54,21 @@ export interface DeploymentContext {
   readonly settings: DeploymentSettings;
 }
 
+/**
+ * How JAWS starts a site's services (`deploy.sh <launch tool> ...` in JAWS's CI): supervisord
+ * on a service node, supervisord inside a Slurm job that scrontab resubmits (NERSC), or
+ * `systemctl --user` units (Dori). jaws-deploy deploys the first only.
+ */
+export type LaunchTool = "supervisor" | "scrontab" | "systemd";
+
 /** A JAWS site: one service host and the supervisord instances on it. Data, not code. */
 export interface SiteDefinition {
   readonly name: string;
-  readonly host: string;
+  /**
+   * The service host.
+   * @default - none: the operator names it (JAWS_HOST_<SITE>), or the site is refused
+   */
+  readonly host?: string;
   /** @default 22 */
   readonly port?: number;
   /**
@@ -58,9 +80,29 @@ export interface SiteDefinition {
   readonly shellPreamble?: readonly string[];
   /** @default python3 */
   readonly pythonCommand?: string;
+  /** @default supervisor */
+  readonly launch?: LaunchTool;
   readonly deployments: Readonly<Record<string, DeploymentSettings>>;
   readonly instances: readonly SiteInstance[];
 }
+
+const LAUNCHERS: Record<Exclude<LaunchTool, "supervisor">, string> = {
+  scrontab: "supervisord inside a Slurm job that scrontab resubmits; the Slurm launcher is a separate issue",
+  systemd: "systemctl --user units; a systemd launcher is not part of jaws-deploy",
+};
+
+/** Why jaws-deploy cannot deploy `site` (its launch tool), or undefined when it can. */
+export function notDeployable(site: SiteDefinition): string | undefined {
+  if ((site.launch ?? "supervisor") === "supervisor") return undefined;
+  const launch = site.launch as keyof typeof LAUNCHERS;
+  return `site ${site.name} is launched by ${launch} (${LAUNCHERS[launch]}): jaws-deploy deploys supervisor-launched sites only`;
+}
+
+const siteVariable = (prefix: string, site: string) => `${prefix}_${site.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+/** The variable that may carry a site's host key (a CI variable): JAWS_HOST_KEY_CORI. */
+export const hostKeyVariable = (site: string): string => siteVariable("JAWS_HOST_KEY", site);
+/** The variable that may name a site's service host: JAWS_HOST_DEFIANT. */
+export const hostVariable = (site: string): string => siteVariable("JAWS_HOST", site);
 
 /** The pinned host key of `host` in a known_hosts file (sites/known_hosts by default). */
 export function knownHostKey(host: string, file = join(__dirname, "known_hosts")): string | undefined {

@@ -8,7 +8,7 @@ import {
   SupervisorInstance,
   stateBackendFor,
 } from "../constructs";
-import { knownHostKey, type SiteDefinition } from "./site";
+import { type DeploymentContext, hostVariable, knownHostKey, notDeployable, type SiteDefinition } from "./site";
 
 /** Deploy-time choices that are not part of a site: which deployment, which key, which state. */
 export interface StackSelection {
@@ -30,6 +30,8 @@ export interface StackSelection {
   readonly gitlab?: GitlabProject;
   /** Pinned host keys by site name; win over the site's own. @default - none */
   readonly hostKeys?: Readonly<Record<string, string>>;
+  /** Service hosts by site name; win over the site's own. @default - none */
+  readonly hosts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -38,24 +40,33 @@ export interface StackSelection {
  * deployment, so deploying dev can never touch prod's state.
  */
 export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSelection): SupervisorInstance[] {
+  const refused = notDeployable(site);
+  if (refused) throw new Error(refused);
   const settings = site.deployments[sel.deployment];
   if (!settings) {
     throw new Error(
       `site ${site.name}: unknown deployment ${JSON.stringify(sel.deployment)} (known: ${Object.keys(site.deployments).join(", ")})`,
     );
   }
-  const hostKey = sel.hostKeys?.[site.name] ?? site.hostKey ?? knownHostKey(site.host);
+  const host = sel.hosts?.[site.name] ?? site.host;
+  if (!host) {
+    throw new Error(
+      `site ${site.name}: its service host is not known: name it in ${hostVariable(site.name)} (the host its supervisord runs on)`,
+    );
+  }
+  const hostKey = sel.hostKeys?.[site.name] ?? site.hostKey ?? knownHostKey(host);
+  const context: DeploymentContext = { site: site.name, deployment: sel.deployment, settings };
   return site.instances.map((inst) => {
     const stackId = `${inst.name}-${site.name}`;
     const stack = createStack(app, stackId, stateBackendFor(sel.stateBackend ?? "local", stackId, sel.deployment, sel.gitlab));
     const instance = new SupervisorInstance(stack, "supervisor", {
       name: inst.name,
       deployment: sel.deployment,
-      host: site.host,
+      host,
       port: site.port,
       user: inst.user,
       hostKey,
-      baseDirectory: inst.baseDirectory,
+      baseDirectory: typeof inst.baseDirectory === "function" ? inst.baseDirectory(context) : inst.baseDirectory,
       pythonCommand: site.pythonCommand,
       shellPreamble: site.shellPreamble,
       inetPort: inst.control === "inet" ? settings.supervisordPorts[inst.name] : undefined,
@@ -63,9 +74,10 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       certificateFile: sel.certificateFile,
       deployResource: sel.deployResource,
       redeployToken: sel.redeployToken,
+      ...inst.props?.(context),
       ...inst.options,
     });
-    const services = inst.services({ site: site.name, deployment: sel.deployment, settings });
+    const services = inst.services(context);
     for (const [name, options] of Object.entries(services)) {
       new JawsService(stack, name, { instance, ...options });
     }

@@ -1,18 +1,35 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Testing } from "cdktf";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SupervisorInstance } from "../../constructs";
 import { SITES, selectSites } from "../../sites";
-import { EnvironmentError, hostKeyVariable, readEnvironment } from "../../sites/environment";
-import { addSiteStacks } from "../../sites/stacks";
-import { deployBundle, type Json, resourceOf, SAMPLE_HOST_KEY, synthStacks } from "../support/fixtures";
+import { EnvironmentError, hostKeyVariable, hostVariable, readEnvironment } from "../../sites/environment";
+import { addSiteStacks, type StackSelection } from "../../sites/stacks";
+import {
+  deployBundle,
+  type Json,
+  pythonShlexSplit,
+  realBaseDirectory,
+  resourceOf,
+  SAMPLE_HOST_KEY,
+  synthStacks,
+  TEMPLATES,
+} from "../support/fixtures";
+import { type ParsedConfig, parseSupervisordConfig, requireSupervisordParser } from "../support/supervisord-parser";
 
 const ROOT = resolve(__dirname, "..", "..");
+const DEPLOYABLE = ["cori", "jgi", "tahoma", "nmdc_tahoma", "defiant"];
+const DEPLOYMENTS = ["dev", "staging", "prod"];
 
-/** Host keys for the sites whose keys are not pinned in sites/known_hosts yet (CI variables do this). */
-const hostKeys = Object.fromEntries(Object.keys(SITES).map((s) => [hostKeyVariable(s), SAMPLE_HOST_KEY]));
+/** What an operator supplies for the sites without a pinned key or a known host (CI variables do this). */
+const operatorEnv: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(SITES).map((s) => [hostKeyVariable(s), SAMPLE_HOST_KEY])),
+  JAWS_HOST_NMDC_TAHOMA: "twf2.emsl.pnl.gov",
+  JAWS_HOST_DEFIANT: "defiant.example.org",
+};
 
 /** The stacks of every site, with the settings the app reads from `env` (JAWS_DEPLOYMENT, JAWS_STATE_BACKEND...). */
 function synthSites(env: NodeJS.ProcessEnv): Record<string, Json> {
@@ -25,55 +42,430 @@ function synthSites(env: NodeJS.ProcessEnv): Record<string, Json> {
 let devStacks: Record<string, Json> | undefined;
 /** Every site's stacks for dev with the default backend: synthesized once for the whole file. */
 const allDev = (): Record<string, Json> => {
-  devStacks ??= synthSites(hostKeys);
+  devStacks ??= synthSites(operatorEnv);
   return devStacks;
 };
 
+/** The instances of one site and deployment, as the app builds them (operator's hosts and keys). */
+function instancesOf(site: string, deployment: string): SupervisorInstance[] {
+  const { selection } = readEnvironment({ ...operatorEnv, JAWS_SITES: site, JAWS_DEPLOYMENT: deployment });
+  const app = Testing.app();
+  const instances = addSiteStacks(app, SITES[site], selection);
+  app.synth();
+  return instances;
+}
+
+/**
+ * A rendered config loaded by supervisord's parser as the host would: the site's absolute paths
+ * moved under `root` (the parser wants the directories of logs, pidfile and `directory=` to exist).
+ */
+function parseAsOnHost(instance: SupervisorInstance, root: string): ParsedConfig {
+  const m = instance.model();
+  const moved = instance.render().supervisordConf.replace(/(?<=[=\s])\/(?=global\/|tahoma\/|ccsopen\/|lustre\/|clusterfs\/)/g, `${root}/`);
+  for (const [, key, path] of moved.matchAll(/^(\w*logfile|pidfile|childlogdir|directory)=(\/.*)$/gm)) {
+    mkdirSync(key === "childlogdir" || key === "directory" ? path : dirname(path), { recursive: true });
+  }
+  const dir = `${root}${m.dir}`;
+  mkdirSync(join(dir, "secret"), { recursive: true });
+  writeFileSync(join(dir, "secret", "auth.conf"), `[inet_http_server]\nusername=${m.name}-${m.deployment}\npassword=not-the-real-key\n`);
+  return parseSupervisordConfig(moved, { file: join(dir, "supervisord.conf"), env: { ...process.env, PYTHONPATH: TEMPLATES } });
+}
+
+/** The argv a wrapper execs, split by Python's shlex (bash's words for the wrapper's quoting). */
+function execArgv(instance: SupervisorInstance, program: string): string[] {
+  const wrapper = instance.render().wrappers.get(program) ?? "";
+  const line = wrapper.split("\n").find((l) => l.startsWith("exec "));
+  return pythonShlexSplit((line ?? "").slice("exec ".length));
+}
+
 describe("the site catalogue", () => {
-  it("has Cori, LRC, Tahoma and Cascade; one stack for LRC's single instance", () => {
-    const stacks = allDev();
-    expect(Object.keys(stacks)).toEqual(["jaws-cori", "jtm-cori", "jaws-lrc", "jaws-tahoma", "jtm-tahoma", "jaws-cascade", "jtm-cascade"]);
-    const lrc = resourceOf(stacks["jaws-lrc"]).triggers as Record<string, string>;
-    for (const p of ["jaws-site-daemon", "jaws-deploy-client", "jaws-jtm", "jaws-cromwell", "jaws-deploy-worker"]) {
-      expect(lrc[`file:supervisord.conf[program:${p}]`]).toMatch(new RegExp(`^\\[program:${p}\\]\n`));
+  it("has Cori and the eight sites JAWS deploys to today, each with its launch tool", () => {
+    expect(Object.fromEntries(Object.values(SITES).map((s) => [s.name, s.launch ?? "supervisor"]))).toEqual({
+      cori: "supervisor",
+      jgi: "supervisor",
+      tahoma: "supervisor",
+      nmdc_tahoma: "supervisor",
+      defiant: "supervisor",
+      perlmutter: "scrontab",
+      nmdc: "scrontab",
+      kbase: "scrontab",
+      dori: "systemd",
+    });
+  });
+
+  it("JAWS_SITES=all synthesizes every supervisor-launched site: two stacks for Cori, one for each site today", () => {
+    expect(selectSites("all").map((s) => s.name)).toEqual(DEPLOYABLE);
+    expect(Object.keys(allDev())).toEqual(["jaws-cori", "jtm-cori", "jaws-jgi", "jaws-tahoma", "jaws-nmdc_tahoma", "jaws-defiant"]);
+  });
+
+  it("refuses the scrontab and systemd sites at synth, saying why", () => {
+    for (const [site, launch] of [
+      ["perlmutter", "scrontab"],
+      ["nmdc", "scrontab"],
+      ["kbase", "scrontab"],
+      ["dori", "systemd"],
+    ]) {
+      const message = new RegExp(`site ${site} is launched by ${launch} .*jaws-deploy deploys supervisor-launched sites only`);
+      expect(() => addSiteStacks(Testing.app(), SITES[site], { deployment: "dev" })).toThrow(message);
+      expect(() => readEnvironment({ ...operatorEnv, JAWS_SITES: site })).toThrow(message);
     }
-    const users = (id: string) => resourceOf(stacks[id]).triggers.user;
-    expect([users("jaws-tahoma"), users("jtm-tahoma")]).toEqual(["svc-jtm-manager", "svc-jtm-user"]);
-    const lrcBundle = deployBundle(resourceOf(stacks["jaws-lrc"]));
-    expect(lrcBundle).toContain("\n  source /etc/profile\n  module load python/3.8.8\n");
+    expect(() => readEnvironment({ JAWS_SITES: "perlmutter" })).toThrow(/Slurm launcher is a separate issue/);
+    expect(() => readEnvironment({ JAWS_SITES: "dori" })).toThrow(/systemd launcher is not part of jaws-deploy/);
   });
 
   it("takes host keys from JAWS_HOST_KEY_<SITE> before sites/known_hosts", () => {
     const key = (id: string) => resourceOf(allDev()[id]).triggers.host_key;
-    expect(key("jaws-lrc")).toBe(SAMPLE_HOST_KEY);
+    expect(key("jaws-jgi")).toBe(SAMPLE_HOST_KEY);
     expect(key("jaws-cori")).toBe(SAMPLE_HOST_KEY);
-    expect(readEnvironment({ JAWS_SITES: "cori,lrc", JAWS_HOST_KEY_LRC: ` ${SAMPLE_HOST_KEY}\n` }).selection.hostKeys).toEqual({ lrc: SAMPLE_HOST_KEY });
+    expect(readEnvironment({ JAWS_SITES: "cori,jgi", JAWS_HOST_KEY_JGI: ` ${SAMPLE_HOST_KEY}\n` }).selection.hostKeys).toEqual({
+      jgi: SAMPLE_HOST_KEY,
+    });
     const pinned = synthStacks((app) => addSiteStacks(app, SITES.cori, { deployment: "dev" }));
     expect(Object.keys(pinned)).toEqual(["jaws-cori", "jtm-cori"]);
     expect(resourceOf(pinned["jaws-cori"]).triggers.host_key).toMatch(/^ssh-rsa AAAAB3NzaC1yc2E/);
   });
 
-  it("refuses a site without a pinned host key, saying how to get one", () => {
+  it("needs the operator's host where the site's is unknown, and a pinned key, saying how", () => {
+    const read = () => readEnvironment({ JAWS_SITES: "jgi,defiant" });
+    expect(read).toThrow(EnvironmentError);
+    expect(read).toThrow(
+      /JAWS_HOST_KEY_JGI: no pinned host key for lrc-services\.lbl\.gov .*`ssh-keyscan -t ed25519 lrc-services\.lbl\.gov`/,
+    );
+    expect(read).toThrow(/JAWS_HOST_DEFIANT: site defiant's service host is not known: set it to the host its supervisord runs on/);
+    expect(hostVariable("nmdc_tahoma")).toBe("JAWS_HOST_NMDC_TAHOMA");
+    const { selection } = readEnvironment({
+      JAWS_SITES: "defiant",
+      JAWS_HOST_DEFIANT: "dtn.example.org",
+      JAWS_HOST_KEY_DEFIANT: SAMPLE_HOST_KEY,
+    });
+    expect(selection.hosts).toEqual({ defiant: "dtn.example.org" });
+    expect(resourceOf(synthStacks((app) => addSiteStacks(app, SITES.defiant, selection))["jaws-defiant"]).triggers.host).toBe(
+      "dtn.example.org",
+    );
+    // Straight to the stack builder (no environment): the same requirement.
+    expect(() => addSiteStacks(Testing.app(), SITES.defiant, { deployment: "dev" })).toThrow(
+      /site defiant: its service host is not known: name it in JAWS_HOST_DEFIANT/,
+    );
     const app = Testing.app();
-    addSiteStacks(app, SITES.lrc, { deployment: "dev" });
+    addSiteStacks(app, SITES.jgi, { deployment: "dev" });
     expect(() => app.synth()).toThrow(
-      /\[jaws-lrc\/supervisor\] hostKey: is required .*ssh-keyscan -p 22 -t ed25519 lrc-services\.lbl\.gov/,
+      /\[jaws-jgi\/supervisor\] hostKey: is required .*ssh-keyscan -p 22 -t ed25519 lrc-services\.lbl\.gov/,
     );
   });
 
   it("refuses an unknown site name", () => {
-    expect(() => selectSites("cori,mars")).toThrow(/unknown site "mars" \(known: cori, lrc, tahoma, cascade, or all\)/);
+    expect(() => selectSites("cori,mars")).toThrow(
+      /unknown site "mars" \(known: cori, jgi, tahoma, nmdc_tahoma, defiant, perlmutter, nmdc, kbase, dori, or all\)/,
+    );
+  });
+});
+
+describe("every deployable site and deployment", () => {
+  beforeAll(requireSupervisordParser);
+
+  it.each(DEPLOYABLE.flatMap((s) => DEPLOYMENTS.map((d) => [s, d])))(
+    "%s %s: synthesizes, and supervisord's parser loads its configs",
+    (site, d) => {
+      const { base, cleanup } = realBaseDirectory();
+      try {
+        for (const instance of instancesOf(site, d)) {
+          const m = instance.model();
+          const parsed = parseAsOnHost(instance, base);
+          const programs = m.services.map((s) => s.name);
+          expect(parsed.groups).toEqual([{ name: m.group.name, kind: "program", priority: 999, programs }]);
+          expect(parsed.server.inet).toMatchObject({ host: "127.0.0.1", port: m.control.kind === "inet" ? m.control.port : -1 });
+          expect(parsed.programs.map((p) => [p.name, p.startretries, p.autorestart])).toEqual(programs.map((p) => [p, 10, "unexpected"]));
+        }
+      } finally {
+        cleanup();
+      }
+    },
+  );
+});
+
+describe("Cori as it ran (branch master of JAWS: define-env, generate-shims, deploy-supervisord, deploy-cromwell)", () => {
+  const install = "/global/cfs/projectdirs/jaws/jaws-install/jaws-prod";
+  const [L, C] = [`${install}/logs`, `${install}/configs`];
+  const site = (log: string, level: string, sub: string) => [
+    ["jaws-site", "--log", `${L}/${log}`, "--config", `${C}/jaws-site.conf`, "--log-level", level, sub],
+    { venv: `${install}/site`, loginShell: true, priority: 999, startsecs: 3, startretries: 10, stopwaitsecs: 10 },
+  ];
+  // prod: the reference's log level INFO, except jtm-rpc which always logged at DEBUG.
+  const REFERENCE: Record<string, [string, (string[] | Record<string, unknown>)[]][]> = {
+    "jaws-cori": [
+      ["jaws-site-daemon", site("site-daemon.log", "INFO", "daemon")],
+      ["jaws-site-jtm-rpc", site("site-jtm-rpc.log", "DEBUG", "jtm-rpc")],
+      ["jaws-site-central-rpc", site("site-central-rpc.log", "INFO", "central-rpc")],
+    ],
+    "jtm-cori": [
+      [
+        "jaws-jtm",
+        [
+          ["jtm", `--config=${C}/jaws-jtm.conf`, "--debug", "manager", "-ld", L],
+          {
+            venv: `${install}/jtm`,
+            loginShell: true,
+            priority: 1,
+            startsecs: 3,
+            startretries: 10,
+            environment: { JTM_CONFIG_FILE: `${C}/jaws-jtm.conf` },
+          },
+        ],
+      ],
+      [
+        "jaws-cromwell",
+        [
+          [
+            "java",
+            "-Xmx5g",
+            `-Dconfig.file=${C}/cromwell.conf`,
+            "-Djava.io.tmpdir=/global/cscratch1/sd/jaws_jtm/jaws-prod/cromwell-tmp",
+            "-jar",
+            `${install}/cromwell.jar`,
+            "server",
+          ],
+          {
+            venv: `${install}/jtm`,
+            loginShell: false,
+            priority: 9,
+            startsecs: 10,
+            startretries: 10,
+            stopwaitsecs: 120,
+            stdoutLogfile: `${L}/cromwell.out`,
+            stderrLogfile: `${L}/cromwell.err`,
+            directory: "/global/cscratch1/sd/jaws_jtm/jaws-prod",
+          },
+        ],
+      ],
+    ],
+  };
+  const [jaws, jtm] = instancesOf("cori", "prod");
+  const byStack: Record<string, SupervisorInstance> = { "jaws-cori": jaws, "jtm-cori": jtm };
+
+  it.each(
+    Object.entries(REFERENCE).flatMap(([stack, rows]) => rows.map(([program, [argv, options]]) => ({ stack, program, argv, options }))),
+  )("$stack $program: the command and options of the reference", ({ stack, program, argv, options }) => {
+    const service = byStack[stack].model().services.find((s) => s.name === program);
+    expect(service).toMatchObject({ ...options, autorestart: "unexpected", numprocs: 1, stopasgroup: false, killasgroup: false });
+    expect(execArgv(byStack[stack], program)).toEqual(argv);
+    expect(byStack[stack].render().wrappers.get(program)).toMatch(
+      /\nexport LANG=en_US\.UTF-8\nexport LC_ALL=en_US\.UTF-8\nexport PYTHONIOENCODING=utf-8\n/,
+    );
+  });
+
+  it("has exactly those programs, in the order of each group's programs= line", () => {
+    expect(jaws.model().services.map((s) => s.name)).toEqual(REFERENCE["jaws-cori"].map(([p]) => p));
+    expect(jtm.model().services.map((s) => s.name)).toEqual(REFERENCE["jtm-cori"].map(([p]) => p));
+  });
+
+  it("runs two instances per deployment: users, identifiers, group jaws-<dep> at 999, ports, SUPERVISOR_DIR", () => {
+    const facts = (i: SupervisorInstance) => {
+      const m = i.model();
+      return [m.ssh.user, m.supervisord.identifier, m.group, m.control, m.dir, m.python.preamble];
+    };
+    const modules = ["module load python/3.8-anaconda-2020.11"];
+    const supervisorDir = "/global/cfs/projectdirs/jaws/jaws-install/jaws-supervisord-prod";
+    expect(facts(jaws)).toEqual([
+      "jaws",
+      "supervisor-jaws-prod",
+      { name: "jaws-prod", priority: 999 },
+      { kind: "inet", host: "127.0.0.1", port: 64103 },
+      `${supervisorDir}/jaws-prod`,
+      modules,
+    ]);
+    expect(facts(jtm)).toEqual([
+      "jaws_jtm",
+      "supervisor-backend-prod",
+      { name: "jaws-prod", priority: 999 },
+      { kind: "inet", host: "127.0.0.1", port: 64113 },
+      `${supervisorDir}/jtm-prod`,
+      modules,
+    ]);
+    const ports = (d: string) => instancesOf("cori", d).map((i) => i.model().control);
+    expect(ports("dev")).toEqual([expect.objectContaining({ port: 64101 }), expect.objectContaining({ port: 64111 })]);
+    expect(SITES.cori.deployments.staging).toMatchObject({
+      cromwellPort: 50102,
+      logLevel: "DEBUG",
+      supervisordPorts: { jaws: 64102, jtm: 64112 },
+    });
+  });
+
+  it("declares the directories define-env and the shims made, with their groups and modes", () => {
+    const dirs = (i: SupervisorInstance) => i.model().directories.map((d) => [d.path, d.group, d.mode]);
+    expect(dirs(jaws)).toEqual([
+      [install, "jaws_jtm", "0770"],
+      [C, "jaws_jtm", "0770"],
+      [L, "jaws_jtm", "0770"],
+      [`${L}/cromwell-workflow-logs`, "jaws_jtm", "0770"],
+      ["/global/cscratch1/sd/jaws/jaws-prod", "jaws_jtm", "2775"],
+      ["/global/cscratch1/sd/jaws/jaws-prod/inputs", "jaws_jtm", "2775"],
+      ["/global/cfs/projectdirs/jaws/data-repository-prod", "genome", "2775"],
+    ]);
+    expect(dirs(jtm)).toEqual([
+      ["/global/cscratch1/sd/jaws_jtm/jaws-prod", "jaws_jtm", "2775"],
+      ["/global/cscratch1/sd/jaws_jtm/jaws-prod/cromwell-executions", "jaws_jtm", "0775"],
+      ["/global/cscratch1/sd/jaws_jtm/jaws-prod/cromwell-tmp", "jaws_jtm", "0770"],
+      ["/global/cscratch1/sd/jaws_jtm/shifter_files", "jaws_jtm", "0770"],
+    ]);
+    expect([jaws, jtm].flatMap((i) => i.model().preflight)).toEqual([]);
+  });
+});
+
+describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
+  it.each([
+    ["jgi", "jaws", "jaws", "/global/home/groups-sw/lr_jgicloud/jaws-install", 64101, 50101],
+    ["tahoma", "svc-jtm-manager", "svc-jtm-manager", "/tahoma/mscjgi/jaws-install", 64101, 50101],
+    ["nmdc_tahoma", "svcnmdcuser", "mscnmdc", "/tahoma/mscnmdc/jaws-install", 64101, 50101],
+    ["defiant", "bif150_auser", "bif150", "/ccsopen/home/bif150_auser/jaws-install", 64101, 50101],
+    ["perlmutter", "jaws", "jaws", "/global/cfs/cdirs/jaws/jaws-install", 64101, 50101],
+    ["nmdc", "nmjaws", "nmjaws", "/global/cfs/cdirs/m3408/jaws-install", 64104, 50104],
+    ["kbase", "kbjaws", "kbjaws", "/global/cfs/cdirs/kbase/jaws", 64101, 50104],
+    ["dori", "svc-jaws", "grp-svc-jaws", "/clusterfs/jgi/groups/dsi/homes/svc-jaws/jaws-install", 64101, 50101],
+  ])("%s: user %s, group %s, install base %s, dev ports %i / Cromwell %i", (name, user, group, base, port, cromwell) => {
+    const site = SITES[name];
+    expect(site.instances.map((i) => [i.name, i.user])).toEqual([["jaws", user]]);
+    expect(Object.keys(site.deployments)).toEqual(DEPLOYMENTS);
+    DEPLOYMENTS.forEach((d, n) => {
+      expect(site.deployments[d]).toEqual({
+        installDirectory: `${base}/${name}-${d}`,
+        logLevel: d === "prod" ? "INFO" : "DEBUG",
+        cromwellPort: cromwell + n,
+        supervisordPorts: { jaws: port + n },
+      });
+    });
+    const props = site.instances[0].props?.({ site: name, deployment: "dev", settings: site.deployments.dev });
+    expect(props?.directories?.every((d) => d.group === group)).toBe(true);
+  });
+
+  it("JGI prod: group jaws-site, the four programs through apptainer with their options, drop-ins, preflight", () => {
+    const [jgi] = instancesOf("jgi", "prod");
+    const m = jgi.model();
+    const I = "/global/home/groups-sw/lr_jgicloud/jaws-install/jgi-prod";
+    expect([m.name, m.supervisord.identifier, m.group, m.control, m.dir]).toEqual([
+      "jaws",
+      "supervisor-jaws-prod",
+      { name: "jaws-site", priority: 999 },
+      { kind: "inet", host: "127.0.0.1", port: 64103 },
+      `${I}/supervisor/jaws-prod`,
+    ]);
+    expect(m.python.preamble).toEqual(["module load python/3.11.6-gcc-11.4.0"]);
+    const subcommands = {
+      runs: "run-daemon",
+      transfers: "transfer-daemon",
+      "rpc-server": "rpc-server",
+      "message-consumer": "message-consumer",
+    };
+    expect(m.services.map((s) => s.name)).toEqual(Object.keys(subcommands));
+    for (const [program, sub] of Object.entries(subcommands)) {
+      const s = m.services.find((x) => x.name === program);
+      expect(s).toMatchObject({
+        startsecs: 3,
+        startretries: 10,
+        stopasgroup: true,
+        killasgroup: true,
+        autorestart: "unexpected",
+        loginShell: true,
+        venv: undefined,
+      });
+      expect(execArgv(jgi, program)).toEqual([
+        "/usr/bin/apptainer",
+        "run",
+        "--cleanenv",
+        `--env-file=${I}/config/site.env`,
+        "--no-home",
+        "--mount",
+        `src=${I}/config/jaws-site.conf,dst=/etc/config/site/jaws-site.conf,ro`,
+        "--mount",
+        `src=${I}/log,dst=/var/log/site`,
+        `${I}/bin/site-2.5.4.sif`,
+        "--log",
+        `/var/log/site/${sub}.log`,
+        "--log-level",
+        "INFO",
+        sub,
+      ]);
+    }
+    expect(m.includeFiles).toEqual([`${I}/config/supervisor.*.conf`]);
+    expect(m.setfacl).toBe(true);
+    const scratch = "/global/scratch/users/jaws/jgi-prod";
+    expect(m.directories).toEqual([
+      { path: `${I}/bin`, group: "jaws", mode: "0750", defaultAcl: [] },
+      { path: `${I}/config`, group: "jaws", mode: "0750", defaultAcl: [] },
+      { path: `${I}/log`, group: "jaws", mode: "0750", defaultAcl: [] },
+      { path: scratch, group: "jaws", mode: "0775", defaultAcl: ["g:jaws:rwx", "g:jgi:rwx"] },
+      { path: `${scratch}/inputs`, group: "jaws", mode: "0775", defaultAcl: ["g:jaws:rwx", "g:jgi:rwx"] },
+      { path: `${scratch}/downloads`, group: "jaws", mode: "0775", defaultAcl: ["g:jaws:rwx", "g:jgi:rwx"] },
+      { path: `${scratch}/cromwell-executions`, group: "jaws", mode: "0775", defaultAcl: ["g:jaws:rwx", "g:jgi:rx"] },
+    ]);
+    expect(m.preflight.map((e) => `${e.host}:${e.port}`)).toEqual([
+      "jaws-rmq.jgi.lbl.gov:5672",
+      "jaws-db.jgi.lbl.gov:3306",
+      "jaws.jgi.doe.gov:443",
+      "jaws-rmq.jgi.doe.gov:443",
+      "jaws-ingest.jgi.doe.gov:443",
+    ]);
+  });
+
+  it("Tahoma's sites check the EMSL proxy instead of the HTTPS hosts; Defiant, without a users group, opens scratch to others", () => {
+    const [tahoma] = instancesOf("tahoma", "dev");
+    expect(tahoma.model().preflight.map((e) => `${e.host}:${e.port}`)).toEqual([
+      "jaws-rmq.jgi.lbl.gov:5672",
+      "jaws-db.jgi.lbl.gov:3306",
+      "proxy.emsl.pnl.gov:3128",
+    ]);
+    const [defiant] = instancesOf("defiant", "dev");
+    const scratch = defiant.model().directories.find((d) => d.path === "/lustre/polis/bif150/proj-shared/jaws/defiant-dev");
+    expect(scratch).toEqual({ path: scratch?.path, group: "bif150", mode: "0777", defaultAcl: ["g:bif150:rwx", "o::rwx"] });
+  });
+
+  it("Dori (data only) turns ACLs off and keeps inputs 2777; NERSC's venv sites run jaws-site from the venv after the module line", () => {
+    const props = (name: string) =>
+      SITES[name].instances[0].props?.({ site: name, deployment: "dev", settings: SITES[name].deployments.dev });
+    const dori = props("dori");
+    expect(dori?.setfacl).toBe(false);
+    expect(dori?.directories?.find((d) => d.path.endsWith("/inputs"))).toMatchObject({ mode: "2777", defaultAcl: [] });
+    expect(props("perlmutter")?.nodaemon).toBe(true);
+    const install = "/global/cfs/cdirs/jaws/jaws-install/perlmutter-dev";
+    const runs = SITES.perlmutter.instances[0].services({
+      site: "perlmutter",
+      deployment: "dev",
+      settings: SITES.perlmutter.deployments.dev,
+    }).runs;
+    expect(runs).toMatchObject({
+      command: [
+        "jaws-site",
+        "--log",
+        `${install}/log/site-run-daemon.log`,
+        "--config",
+        `${install}/config/jaws-site.conf`,
+        "--log-level",
+        "DEBUG",
+        "run-daemon",
+      ],
+      venv: `${install}/site`,
+      loginShell: true,
+      shellPreamble: ["module load python/3.11"],
+    });
+  });
+
+  it("jaws-jgi matches its snapshot (the bundle decoded, so a review reads its lines)", () => {
+    const stack = structuredClone(allDev()["jaws-jgi"]);
+    const deploy = resourceOf(stack);
+    const bundle = deployBundle(deploy);
+    deploy.provisioner[0]["remote-exec"].inline = ['${base64decode("<the bundle below, in base64>")}'];
+    expect(stack).toMatchSnapshot();
+    expect(bundle).toMatchSnapshot();
   });
 });
 
 describe("state backends: one state per stack and deployment, no credential in the JSON", () => {
-  const secretEnv = { ...hostKeys, TF_HTTP_PASSWORD: "glpat-SECRET", PG_CONN_STR: "postgres://u:SECRETPW@db/x" };
+  const secretEnv = { ...operatorEnv, TF_HTTP_PASSWORD: "glpat-SECRET", PG_CONN_STR: "postgres://u:SECRETPW@db/x" };
 
   it("local: a relative path per deployment", () => {
     const dev = allDev();
-    const prod = synthSites({ ...hostKeys, JAWS_DEPLOYMENT: "prod" });
-    expect(dev["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jtm-tahoma.tfstate");
-    expect(prod["jtm-tahoma"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jtm-tahoma.tfstate");
+    const prod = synthSites({ ...operatorEnv, JAWS_DEPLOYMENT: "prod" });
+    expect(dev["jaws-jgi"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jaws-jgi.tfstate");
+    expect(prod["jaws-jgi"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jaws-jgi.tfstate");
   });
 
   it("gitlab: the project's state API with lock and unlock, credentials left to TF_HTTP_*", () => {
@@ -93,12 +485,15 @@ describe("state backends: one state per stack and deployment, no credential in t
   });
 
   it("gitlab without the project settings is a clear error", () => {
-    expect(() => synthSites({ ...hostKeys, JAWS_STATE_BACKEND: "gitlab" })).toThrow(/needs JAWS_GITLAB_API_URL and JAWS_GITLAB_PROJECT_ID/);
+    expect(() => synthSites({ ...operatorEnv, JAWS_STATE_BACKEND: "gitlab" })).toThrow(
+      /needs JAWS_GITLAB_API_URL and JAWS_GITLAB_PROJECT_ID/,
+    );
   });
 
   it("pg: a schema per stack and deployment, connection from PG_CONN_STR", () => {
     const stacks = synthSites({ ...secretEnv, JAWS_DEPLOYMENT: "prod", JAWS_STATE_BACKEND: "pg" });
     expect(stacks["jtm-cori"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jtm_cori_prod" });
+    expect(stacks["jaws-nmdc_tahoma"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jaws_nmdc_tahoma_prod" });
     expect(JSON.stringify(stacks)).not.toContain("SECRET");
   });
 });
@@ -107,7 +502,13 @@ describe("the app's environment (sites/environment.ts)", () => {
   it("defaults: Cori, dev, local state, null_resource, ssh-agent", () => {
     const { sites, selection } = readEnvironment({});
     expect(sites.map((s) => s.name)).toEqual(["cori"]);
-    expect(selection).toEqual({ deployment: "dev", deployResource: "null_resource", stateBackend: "local", hostKeys: {} });
+    expect(selection).toEqual({
+      deployment: "dev",
+      deployResource: "null_resource",
+      stateBackend: "local",
+      hostKeys: {},
+      hosts: {},
+    } satisfies StackSelection);
   });
 
   it("lists every bad variable at once, each with what it accepts", () => {
@@ -150,20 +551,20 @@ describe("main.ts", () => {
   it("synthesizes every selected site and deployment from the environment", () => {
     const out = mkdtempSync(join(tmpdir(), "jaws-main-"));
     try {
-      const env = { ...process.env, ...hostKeys, JAWS_SITES: "all", JAWS_DEPLOYMENT: "staging", CDKTF_OUTDIR: out };
+      const env = { ...process.env, ...operatorEnv, JAWS_SITES: "all", JAWS_DEPLOYMENT: "staging", CDKTF_OUTDIR: out };
       const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "main.ts")], { cwd: ROOT, env, encoding: "utf8" });
       expect(r.status, r.stderr).toBe(0);
       expect(readdirSync(join(out, "stacks")).sort()).toEqual([
-        "jaws-cascade",
         "jaws-cori",
-        "jaws-lrc",
+        "jaws-defiant",
+        "jaws-jgi",
+        "jaws-nmdc_tahoma",
         "jaws-tahoma",
-        "jtm-cascade",
         "jtm-cori",
-        "jtm-tahoma",
       ]);
-      const json = readFileSync(join(out, "stacks", "jaws-cori", "cdk.tf.json"), "utf8");
-      expect(json).toContain("/global/cfs/projectdirs/jaws/supervisor/jaws/jaws-staging");
+      const json = readFileSync(join(out, "stacks", "jaws-nmdc_tahoma", "cdk.tf.json"), "utf8");
+      expect(json).toContain("/tahoma/mscnmdc/jaws-install/nmdc_tahoma-staging/supervisor/jaws-staging");
+      expect(json).toContain('"host": "twf2.emsl.pnl.gov"');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ import { JawsService, SupervisorInstance, type SupervisorInstanceProps } from ".
 import { configSections } from "../../constructs/render/render-instance";
 import { cori } from "../../sites/cori";
 import { addSiteStacks, type StackSelection } from "../../sites/stacks";
-import { automationEnv } from "../e2e/support/commands";
+import { automationEnv } from "../../testkit/commands";
 import { BASE_OPTIONS, deployBundle, type Json, resourceOf, synthStacks } from "../support/fixtures";
 
 /** Cori's stacks; `options` go to every instance (as a site's SiteInstance.options would). */
@@ -95,19 +95,17 @@ describe("the default Cori stacks", () => {
     expect(Object.keys(t).sort()).toEqual([
       "deploy_id",
       "file:bin/jaws-cromwell.sh",
-      "file:bin/jaws-deploy-worker.sh",
       "file:bin/jaws-jtm.sh",
       "file:supervisord.conf",
       "file:supervisord.conf[group:jaws-dev]",
       "file:supervisord.conf[include]",
+      "file:supervisord.conf[inet_http_server]",
       "file:supervisord.conf[program:jaws-cromwell]",
-      "file:supervisord.conf[program:jaws-deploy-worker]",
       "file:supervisord.conf[program:jaws-jtm]",
       "file:supervisord.conf[rpcinterface:jawsdeploy]",
       "file:supervisord.conf[rpcinterface:supervisor]",
       "file:supervisord.conf[supervisorctl]",
       "file:supervisord.conf[supervisord]",
-      "file:supervisord.conf[unix_http_server]",
       "host",
       "host_key",
       "instance_dir",
@@ -119,10 +117,8 @@ describe("the default Cori stacks", () => {
       /^\[program:jaws-cromwell\]\n[^[]*priority=9\n[^[]*stopwaitsecs=120\n/,
     );
     expect(t["file:supervisord.conf[program:jaws-jtm]"]).toMatch(/^\[program:jaws-jtm\]\n[^[]*priority=1\n/);
-    expect(t["file:supervisord.conf[group:jaws-dev]"]).toMatch(
-      /^\[group:jaws-dev\]\nprograms=jaws-jtm,jaws-cromwell,jaws-deploy-worker\npriority=999\n/,
-    );
-    expect(t["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50101");
+    expect(t["file:supervisord.conf[group:jaws-dev]"]).toMatch(/^\[group:jaws-dev\]\nprograms=jaws-jtm,jaws-cromwell\npriority=999\n/);
+    expect(t["file:bin/jaws-cromwell.sh"]).toContain("-Djava.io.tmpdir=/global/cscratch1/sd/jaws_jtm/jaws-dev/cromwell-tmp");
   });
 
   it("re-run the deploy, not the instance, for a new redeploy token", () => {
@@ -145,15 +141,21 @@ describe("the default Cori stacks", () => {
     expect(stacks["jaws-cori"].terraform.backend.local.path).toBe("../../../state/dev/terraform.jaws-cori.tfstate");
     const prod = synthCori({ deployment: "prod" });
     expect(prod["jaws-cori"].terraform.backend.local.path).toBe("../../../state/prod/terraform.jaws-cori.tfstate");
-    expect(resourceOf(prod["jaws-cori"]).triggers.instance_dir).toBe("/global/cfs/projectdirs/jaws/supervisor/jaws/jaws-prod");
-    expect(resourceOf(prod["jtm-cori"]).triggers["file:bin/jaws-cromwell.sh"]).toContain("-Dwebservice.port=50103");
+    expect(resourceOf(prod["jaws-cori"]).triggers.instance_dir).toBe(
+      "/global/cfs/projectdirs/jaws/jaws-install/jaws-supervisord-prod/jaws-prod",
+    );
+    expect(resourceOf(prod["jtm-cori"]).triggers["file:bin/jaws-cromwell.sh"]).toContain(
+      "-Djava.io.tmpdir=/global/cscratch1/sd/jaws_jtm/jaws-prod/cromwell-tmp",
+    );
   });
 
   it("have outputs a person can paste", () => {
     const outputs = Object.values(stacks["jaws-cori"].output as Json).map((o) => o.value);
-    expect(outputs).toContain("ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl status");
     expect(outputs).toContain(
-      "ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/supervisor/jaws/jaws-dev/bin/supervisorctl stop 'jaws-dev:*'",
+      "ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/jaws-install/jaws-supervisord-dev/jaws-dev/bin/supervisorctl status",
+    );
+    expect(outputs).toContain(
+      "ssh jaws@cori20.nersc.gov /global/cfs/projectdirs/jaws/jaws-install/jaws-supervisord-dev/jaws-dev/bin/supervisorctl stop 'jaws-dev:*'",
     );
   });
 
@@ -197,7 +199,7 @@ describe("synth-time errors", () => {
 
   it("catch two instances on one socket across stacks", () => {
     const app = Testing.app();
-    addSiteStacks(app, coriWith({ socketFile: "/global/cfs/projectdirs/jaws/shared.sock" }), { deployment: "dev" });
+    addSiteStacks(app, coriWith({ inetPort: undefined, socketFile: "/global/cfs/projectdirs/jaws/shared.sock" }), { deployment: "dev" });
     expect(() => app.synth()).toThrow(/\[jtm-cori\/supervisor\] socketFile: .* is already used by jaws-cori\/supervisor/);
   });
 

@@ -1,0 +1,251 @@
+import type { PreflightEndpoint } from "../constructs";
+import { type JawsSiteRuntime, jawsSitePaths, jawsSitePrograms } from "./jaws-programs";
+import type { DeploymentSettings, LaunchTool, SiteDefinition } from "./site";
+
+/**
+ * The sites JAWS deploys to today, as data read from the JAWS repository's branch `main` at
+ * 6f95a8a7 (release 2.5.4): .gitlab-ci.yml, test/integration/configs/{default,deployments/*,sites/*}.sh,
+ * test/integration/templates/{all.sh,supervisor.conf,supervisor.site.conf,setup_perms_facl.sh,...}.
+ * Since 2022 one user and one supervisord per site and deployment; Cromwell and the pool manager are
+ * deployed by other repositories and join it through `[include] files = <config>/supervisor.*.conf`.
+ *
+ * ASSUMED (not read in the repository; an operator should confirm):
+ *   - jaws-site release 2.5.4 (JAWS_SITE_VERSION of that commit) is the one installed;
+ *   - JGI's service host is still lrc-services.lbl.gov (JGI_SUPERVISOR_HOST of 2022);
+ *   - TAHOMA's is twf1.emsl.pnl.gov (test/integration/README.md: "ssh to twf1 ... before you
+ *     change into the user");
+ *   - NMDC_TAHOMA's and DEFIANT's hosts are unknown: JAWS_HOST_NMDC_TAHOMA / JAWS_HOST_DEFIANT
+ *     (the runner tags name `twf2` for NMDC_TAHOMA);
+ *   - users: NMDC_TAHOMA `svcnmdcuser` (its scratch dir's name, as TAHOMA's is its user's),
+ *     DEFIANT `bif150_auser` (the home its install base is in); the others are named in the repository;
+ *   - downloads/: the deploy scripts do not make it (the transfer daemon does): modelled like inputs/;
+ *   - preflight: the programs' RabbitMQ (jaws-rmq.jgi.lbl.gov:5672) and database
+ *     (jaws-db.jgi.lbl.gov:3306) of configs/default.sh, and the HTTPS hosts CI's
+ *     `.check-vm-connections` curls (port 443); at Tahoma CI reaches those through
+ *     proxy.emsl.pnl.gov:3128, which is checked instead.
+ *   - no host keys are pinned: JAWS_HOST_KEY_<SITE> (or sites/known_hosts).
+ * Deliberate differences: supervisord's HTTP endpoint listens on 127.0.0.1, not 0.0.0.0.
+ */
+
+/** jaws-site release the sites run (assumed: JAWS_SITE_VERSION of release 2.5.4). */
+export const JAWS_SITE_VERSION = "2.5.4";
+
+/** What one site's CI configuration says about it. */
+interface SiteFacts {
+  /** JAWS_SITE_NAME, lower case: paths are `<base>/<name>-<dep>`. */
+  readonly name: string;
+  readonly launch: LaunchTool;
+  readonly install: JawsSiteRuntime["install"];
+  readonly host?: string;
+  readonly user: string;
+  /** JAWS_GROUP. */
+  readonly group: string;
+  /** JAWS_USERS_GROUP; none: the scratch dirs are opened to others instead. */
+  readonly usersGroup?: string;
+  /** JAWS_INSTALL_BASEDIR. */
+  readonly installBase: string;
+  /** JAWS_SCRATCH_BASEDIR. */
+  readonly scratchBase: string;
+  /** JAWS_LOAD_PYTHON (none at Dori). */
+  readonly pythonModule?: string;
+  /** JAWS_SETFACL. @default true */
+  readonly setfacl?: boolean;
+  /** JAWS_SITE_INPUT_FOLDER_PERMS. @default 0775 */
+  readonly inputFolderPerms?: string;
+  /** supervisord and Cromwell ports of dev, staging, prod. */
+  readonly ports: { readonly supervisord: readonly number[]; readonly cromwell: readonly number[] };
+  /** Reached through an HTTP proxy (Tahoma). */
+  readonly proxy?: PreflightEndpoint;
+}
+
+/** configs/deployments/*.sh */
+const LOG_LEVELS: Record<string, string> = { dev: "DEBUG", staging: "DEBUG", prod: "INFO" };
+const DEFAULT_PORTS = { supervisord: [64101, 64102, 64103], cromwell: [50101, 50102, 50103] };
+const APPTAINER = "/usr/bin/apptainer";
+
+/** What every site's programs connect to (configs/default.sh), and what CI checks before a deploy. */
+const CENTRAL: PreflightEndpoint[] = [
+  { name: "JAWS RabbitMQ", host: "jaws-rmq.jgi.lbl.gov", port: 5672 },
+  { name: "JAWS database", host: "jaws-db.jgi.lbl.gov", port: 3306 },
+];
+const CHECK_VM_CONNECTIONS: PreflightEndpoint[] = [
+  { name: "JAWS central", host: "jaws.jgi.doe.gov", port: 443 },
+  { name: "JAWS RabbitMQ (HTTPS)", host: "jaws-rmq.jgi.doe.gov", port: 443 },
+  { name: "JAWS ingest", host: "jaws-ingest.jgi.doe.gov", port: 443 },
+];
+const EMSL_PROXY: PreflightEndpoint = { name: "EMSL HTTP proxy", host: "proxy.emsl.pnl.gov", port: 3128 };
+
+/** One instance `jaws` per deployment (stack `jaws-<site>`), group `jaws-site`, the four programs. */
+function jawsSite(f: SiteFacts): SiteDefinition {
+  const modules = f.pythonModule ? [f.pythonModule] : [];
+  const runtime: JawsSiteRuntime = { install: f.install, version: JAWS_SITE_VERSION, apptainer: APPTAINER, modules };
+  const deployments: Record<string, DeploymentSettings> = Object.fromEntries(
+    ["dev", "staging", "prod"].map((d, i) => [
+      d,
+      {
+        installDirectory: `${f.installBase}/${f.name}-${d}`,
+        logLevel: LOG_LEVELS[d],
+        cromwellPort: f.ports.cromwell[i],
+        supervisordPorts: { jaws: f.ports.supervisord[i] },
+      },
+    ]),
+  );
+  const setfacl = f.setfacl ?? true;
+  const perms = f.inputFolderPerms ?? "0775";
+  // setup_perms_facl.sh: without a users group, others get rwx (`setfacl -m o::rwx`) on the
+  // scratch and inputs dirs, and the default ACLs name others instead of the group.
+  const opened = setfacl && !f.usersGroup ? "0777" : perms;
+  const users = (rights: string) => (f.usersGroup ? `g:${f.usersGroup}:${rights}` : `o::${rights}`);
+  return {
+    name: f.name,
+    host: f.host,
+    launch: f.launch,
+    shellPreamble: modules,
+    pythonCommand: "python3",
+    deployments,
+    instances: [
+      {
+        name: "jaws",
+        user: f.user,
+        // JAWS_SUPERVISOR_DIR: the instance is `<install>/supervisor/jaws-<dep>`.
+        baseDirectory: (d) => `${d.settings.installDirectory}/supervisor`,
+        control: "inet",
+        services: (d) => jawsSitePrograms(d, runtime),
+        props: (d) => {
+          const p = jawsSitePaths(d.settings.installDirectory);
+          const scratch = `${f.scratchBase}/${f.name}-${d.deployment}`;
+          const acl = (...entries: string[]) => (setfacl ? entries : []);
+          return {
+            groupName: "jaws-site",
+            // supervisor.conf: `nodaemon=true` where supervisord runs inside a Slurm job.
+            nodaemon: f.launch === "scrontab",
+            includeFiles: [`${p.config}/supervisor.*.conf`],
+            setfacl,
+            directories: [
+              // setup_environment.sh: 750, group JAWS_GROUP (the SIF goes to bin/).
+              { path: p.bin, group: f.group, mode: "0750" },
+              { path: p.config, group: f.group, mode: "0750" },
+              { path: p.log, group: f.group, mode: "0750" },
+              // setup_perms_facl.sh
+              { path: scratch, group: f.group, mode: opened, defaultAcl: acl(`g:${f.group}:rwx`, users("rwx")) },
+              { path: `${scratch}/inputs`, group: f.group, mode: opened, defaultAcl: acl(`g:${f.group}:rwx`, users("rwx")) },
+              { path: `${scratch}/downloads`, group: f.group, mode: opened, defaultAcl: acl(`g:${f.group}:rwx`, users("rwx")) },
+              { path: `${scratch}/cromwell-executions`, group: f.group, mode: "0775", defaultAcl: acl(`g:${f.group}:rwx`, users("rx")) },
+            ],
+            preflight: [...CENTRAL, ...(f.proxy ? [f.proxy] : CHECK_VM_CONNECTIONS)],
+          };
+        },
+      },
+    ],
+  };
+}
+
+export const jgi = jawsSite({
+  name: "jgi",
+  launch: "supervisor",
+  install: "apptainer-run",
+  host: "lrc-services.lbl.gov",
+  user: "jaws",
+  group: "jaws",
+  usersGroup: "jgi",
+  installBase: "/global/home/groups-sw/lr_jgicloud/jaws-install",
+  scratchBase: "/global/scratch/users/jaws",
+  pythonModule: "module load python/3.11.6-gcc-11.4.0",
+  ports: DEFAULT_PORTS,
+});
+
+export const tahoma = jawsSite({
+  name: "tahoma",
+  launch: "supervisor",
+  install: "apptainer-run",
+  host: "twf1.emsl.pnl.gov",
+  user: "svc-jtm-manager",
+  group: "svc-jtm-manager",
+  usersGroup: "svc-jtm-manager",
+  installBase: "/tahoma/mscjgi/jaws-install",
+  scratchBase: "/tahoma/mscjgi/scratch/svc-jtm-manager",
+  pythonModule: "module load python/3.11.2-gcc",
+  ports: DEFAULT_PORTS,
+  proxy: EMSL_PROXY,
+});
+
+export const nmdcTahoma = jawsSite({
+  name: "nmdc_tahoma",
+  launch: "supervisor",
+  install: "apptainer-run",
+  user: "svcnmdcuser",
+  group: "mscnmdc",
+  usersGroup: "svcnmdcuser",
+  installBase: "/tahoma/mscnmdc/jaws-install",
+  scratchBase: "/tahoma/mscnmdc/scratch/svcnmdcuser",
+  pythonModule: "module load python/3.11.2-gcc",
+  ports: DEFAULT_PORTS,
+  proxy: EMSL_PROXY,
+});
+
+export const defiant = jawsSite({
+  name: "defiant",
+  launch: "supervisor",
+  install: "apptainer-run",
+  user: "bif150_auser",
+  group: "bif150",
+  installBase: "/ccsopen/home/bif150_auser/jaws-install",
+  scratchBase: "/lustre/polis/bif150/proj-shared/jaws",
+  pythonModule: "module load cray-python/3.10.10",
+  ports: DEFAULT_PORTS,
+});
+
+// NERSC: supervisord in a Slurm job (scrontab's starter.sh), reached at the dynamic DNS name
+// `<site>-<dep>.jaws.dyn.jgi.doe.gov`; no fixed service host.
+export const perlmutter = jawsSite({
+  name: "perlmutter",
+  launch: "scrontab",
+  install: "venv",
+  user: "jaws",
+  group: "jaws",
+  usersGroup: "genome",
+  installBase: "/global/cfs/cdirs/jaws/jaws-install",
+  scratchBase: "/pscratch/sd/j/jaws",
+  pythonModule: "module load python/3.11",
+  ports: DEFAULT_PORTS,
+});
+
+export const nmdc = jawsSite({
+  name: "nmdc",
+  launch: "scrontab",
+  install: "venv",
+  user: "nmjaws",
+  group: "nmjaws",
+  usersGroup: "m3408",
+  installBase: "/global/cfs/cdirs/m3408/jaws-install",
+  scratchBase: "/pscratch/sd/n/nmjaws",
+  pythonModule: "module load python/3.11",
+  ports: { supervisord: [64104, 64105, 64106], cromwell: [50104, 50105, 50106] },
+});
+
+export const kbase = jawsSite({
+  name: "kbase",
+  launch: "scrontab",
+  install: "venv",
+  user: "kbjaws",
+  group: "kbjaws",
+  usersGroup: "kbase",
+  installBase: "/global/cfs/cdirs/kbase/jaws",
+  scratchBase: "/pscratch/sd/k/kbjaws",
+  pythonModule: "module load python/3.11",
+  ports: { supervisord: [64101, 64102, 64103], cromwell: [50104, 50105, 50106] },
+});
+
+// Dori: `systemctl --user` units (ConditionHost=ln010.jgi) running the image; no ACLs, inputs 2777.
+export const dori = jawsSite({
+  name: "dori",
+  launch: "systemd",
+  install: "apptainer-run",
+  user: "svc-jaws",
+  group: "grp-svc-jaws",
+  installBase: "/clusterfs/jgi/groups/dsi/homes/svc-jaws/jaws-install",
+  scratchBase: "/clusterfs/jgi/scratch/dsi/aa/jaws",
+  setfacl: false,
+  inputFolderPerms: "2777",
+  ports: DEFAULT_PORTS,
+});
