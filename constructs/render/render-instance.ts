@@ -124,7 +124,7 @@ function programArgv(s: ServiceModel): readonly string[] {
 function programContext(s: ServiceModel) {
   return {
     name: s.name,
-    command: escapePercentKeepExpansions(supervisorCommandLine(programArgv(s))),
+    command: escapePercent(supervisorCommandLine(programArgv(s))),
     processName: escapePercentKeepExpansions(s.processName),
     numprocs: s.numprocs,
     numprocsStart: s.numprocsStart,
@@ -273,6 +273,7 @@ function scriptContext(m: InstanceModel) {
     systemSitePackages: m.python.systemSitePackages,
     pipArgs: pipArgs(m),
     ensureCron: m.ensureCron,
+    cronSchedule: m.ensureCronSchedule,
     ...layoutContext(m),
   };
 }
