@@ -47,6 +47,10 @@ export const HOST_FILES = {
   /** The jawsctl package; lib/ is on the venv's sys.path (see templates/jawsctl/__init__.py). */
   controlPackage: "lib/jawsctl",
   venvPython: "venv/bin/python",
+  /** supervisorctl with the instance's own key, for operators. */
+  supervisorctl: "bin/supervisorctl",
+  /** Starts supervisord again after a maintenance (idempotent; --rotate-key). */
+  ensure: "bin/ensure",
 } as const;
 
 /** `path` (relative) in the instance directory `dir`. */

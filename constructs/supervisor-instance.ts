@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { controlCommand, HOST_FILES, hostPath } from "./host-layout";
 import { type InstanceModel, resolveInstance } from "./model/instance";
 import type { ServiceModel } from "./model/service";
 import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
@@ -296,6 +297,13 @@ export class SupervisorInstance extends Construct {
 
   /** The instance directory on the host. */
   readonly directory: string;
+  /**
+   * The host's command line of the instance's control tool (jawsctl), before its subcommand
+   * (`status`, `pids`...): run it on the host as the instance's user.
+   */
+  readonly controlCommand: readonly string[];
+  /** The host's path of the ensure script: starts supervisord again after a maintenance. */
+  readonly ensureScript: string;
   private readonly props: SupervisorInstanceProps;
   private readonly services: ServiceModel[] = [];
   private resolved?: InstanceModel;
@@ -307,6 +315,8 @@ export class SupervisorInstance extends Construct {
     this.props = props;
     const model = this.model();
     this.directory = model.dir;
+    this.controlCommand = controlCommand(model.dir);
+    this.ensureScript = hostPath(model.dir, HOST_FILES.ensure);
 
     createDeployResources(this, {
       kind: model.deployResource,
@@ -380,12 +390,12 @@ export class SupervisorInstance extends Construct {
       ...(m.ssh.bastion ? ["-J", `${m.ssh.bastion.user}@${m.ssh.bastion.host}:${m.ssh.bastion.port}`] : []),
       `${m.ssh.user}@${m.ssh.host}`,
     ].join(" ");
-    const ctl = `${m.dir}/bin/supervisorctl`;
+    const ctl = hostPath(m.dir, HOST_FILES.supervisorctl);
     const g = m.group.name;
     addOutput(this, "status", `${ssh} ${ctl} status`, `Status of every program of ${m.name}-${m.deployment}`);
     addOutput(this, "start", `${ssh} ${ctl} start '${g}:*'`, "Start every program of the group");
     addOutput(this, "stop", `${ssh} ${ctl} stop '${g}:*'`, "Stop every program of the group");
     addOutput(this, "tail", `${ssh} ${ctl} tail -f ${g}:<program>`, "Follow a program's log (put the program name in)");
-    addOutput(this, "ensure", `${ssh} ${m.dir}/bin/ensure`, "Start supervisord again after a host maintenance");
+    addOutput(this, "ensure", `${ssh} ${this.ensureScript}`, "Start supervisord again after a host maintenance");
   }
 }

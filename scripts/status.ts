@@ -36,14 +36,15 @@ export function siteStatus(siteName: string, deployment?: string, env: NodeJS.Pr
       const target = sshTarget(m, knownHostsFile);
       writeFileSync(knownHostsFile, target.knownHosts);
       // The instance directory is validated (a safe path alphabet), so it needs no quoting.
-      const remote = `if [ ! -x ${m.dir}/venv/bin/python ]; then echo "nothing deployed in ${m.dir}" >&2; exit 3; fi; exec ${m.dir}/venv/bin/python ${m.dir}/lib/jawsctl.py --dir ${m.dir} status`;
+      const [python] = inst.controlCommand;
+      const remote = `if [ ! -x ${python} ]; then echo "nothing deployed in ${m.dir}" >&2; exit 3; fi; exec ${inst.controlCommand.join(" ")} status`;
       const r = spawnSync("ssh", [...target.args, remote], { encoding: "utf8", timeout: 60_000 });
       if (r.status === 0) return { instance: label, ok: true, text: r.stdout };
       const err = (r.stderr || r.error?.message || "").trim();
       if (r.status === 255 || r.error) return { instance: label, ok: false, text: `cannot reach the host over SSH: ${err}` };
       if (r.status === 3) return { instance: label, ok: false, text: err };
       if (/cannot reach supervisord/.test(err)) {
-        return { instance: label, ok: false, text: `supervisord is not running: start it with ${m.dir}/bin/ensure (${err})` };
+        return { instance: label, ok: false, text: `supervisord is not running: start it with ${inst.ensureScript} (${err})` };
       }
       return { instance: label, ok: false, text: `status failed (exit ${r.status}): ${err}` };
     });
