@@ -5,7 +5,7 @@
  * the reading worked.
  */
 import * as fs from "node:fs";
-import { runAsUser, SYSTEM_PYTHON, TEST_USERS, type TestUserRole, userProcesses } from "./test-host";
+import { readIfThere, runAsUser, SYSTEM_PYTHON, TEST_USERS, type TestUserRole, userProcesses } from "./test-host";
 import { instanceDir } from "./test-site";
 
 export { userProcesses };
@@ -97,10 +97,8 @@ export function restartedBetween(before: Snapshot, after: Snapshot) {
 export function supervisordPid(role: TestUserRole, deployment?: string): number | undefined {
   const dir = instanceDir(role, deployment);
   if (!fs.existsSync(dir)) throw new Error(`no instance directory ${dir}`);
-  const file = `${dir}/run/supervisord.pid`;
-  if (!fs.existsSync(file)) return undefined;
-  const pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
-  return processOwner(pid) === undefined ? undefined : pid;
+  const pid = Number.parseInt(readIfThere(`${dir}/run/supervisord.pid`) ?? "", 10);
+  return pid > 1 && processOwner(pid) !== undefined ? pid : undefined;
 }
 
 /** Live processes of the test user whose command line contains `text`. */
@@ -118,29 +116,12 @@ export const userPidTable = (role: TestUserRole): Record<number, string> =>
       .map((p) => [p.pid, p.cmd]),
   );
 
-/** A /proc file of a process; undefined when the process is gone (any other error throws). */
-function procFile(pid: number | string, name: string): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/${name}`, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH") return undefined;
-    throw e;
-  }
-}
-
 /** Owner (uid) of a live process; undefined when it is gone. */
-export function processOwner(pid: number): number | undefined {
-  try {
-    return fs.statSync(`/proc/${pid}`).uid;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
+export const processOwner = (pid: number): number | undefined => fs.statSync(`/proc/${pid}`, { throwIfNoEntry: false })?.uid;
 
 /** Environment of a live process (read as root). */
 export function environ(pid: number): Record<string, string> {
-  const text = procFile(pid, "environ");
+  const text = readIfThere(`/proc/${pid}/environ`);
   if (text === undefined) throw new Error(`process ${pid} is gone`);
   return Object.fromEntries(
     text
@@ -155,7 +136,7 @@ export function procScan(match: (argv: string[]) => boolean, uid?: number): { pi
   const out: { pid: number; argv: string[] }[] = [];
   for (const name of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
     if (uid !== undefined && processOwner(Number(name)) !== uid) continue;
-    const argv = procFile(name, "cmdline")?.split("\0").filter(Boolean);
+    const argv = readIfThere(`/proc/${name}/cmdline`)?.split("\0").filter(Boolean);
     if (argv && argv.length > 0 && match(argv)) out.push({ pid: Number(name), argv });
   }
   return out;

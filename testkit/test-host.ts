@@ -80,31 +80,31 @@ function tool(name: string): string {
 
 const publicKeyOf = (pubFile: string) => fs.readFileSync(pubFile, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
 
-/** Alive and not a zombie (our init may never reap them). */
-export function pidRunning(pid: number): boolean {
+/** A file's text; undefined when it does not exist (a process gone, no pidfile). Any other error throws. */
+export function readIfThere(file: string): string | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
-}
-
-/** The pid in a pidfile; undefined when the file is missing or holds no pid. */
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
-    return n > 1 ? n : undefined;
+    return fs.readFileSync(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
 }
 
+/** Alive and not a zombie (our init may never reap them). */
+export function pidRunning(pid: number): boolean {
+  const stat = readIfThere(`/proc/${pid}/stat`);
+  return stat !== undefined && !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+}
+
+/** The pid in a pidfile; undefined when the file is missing or holds no pid. */
+function readPid(file: string): number | undefined {
+  const n = Number.parseInt(readIfThere(file) ?? "", 10);
+  return n > 1 ? n : undefined;
+}
+
 /** SIGTERM, up to 5 s, then SIGKILL; only for a pid that really is an sshd (a stale pidfile may name a recycled pid). */
 function killSshd(pid: number | undefined): void {
-  if (pid === undefined || !pidRunning(pid) || !fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("sshd")) return;
+  if (pid === undefined || !pidRunning(pid) || !readIfThere(`/proc/${pid}/cmdline`)?.includes("sshd")) return;
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     process.kill(pid, signal);
     const deadline = Date.now() + 5_000;
