@@ -52,8 +52,8 @@ class InstanceDir:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def write_conf(self, programs="", inet_port=None):
-        """A supervisord.conf shaped like templates/supervisord.conf.hbs."""
+    def write_conf(self, programs="", inet_port=None, includes=()):
+        """A supervisord.conf shaped like templates/supervisord.conf.hbs; `includes`: drop-in globs."""
         if inet_port:
             server = "[inet_http_server]\nport=127.0.0.1:%d\n" % inet_port
             url = "http://127.0.0.1:%d" % inet_port
@@ -65,8 +65,8 @@ class InstanceDir:
             "childlogdir=%(d)s/log\nnodaemon=false\ndirectory=%(d)s\nidentifier=t-dev\n\n%(server)s\n"
             "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
             "[rpcinterface:jawsdeploy]\nsupervisor.rpcinterface_factory = jawsctl.rpc_extension:make_rpcinterface\n\n"
-            "[supervisorctl]\nserverurl=%(url)s ; the control endpoint\n%(programs)s\n[include]\nfiles = %(d)s/secret/auth.conf\n"
-        ) % {"d": self.dir, "server": server, "url": url, "programs": programs}
+            "[supervisorctl]\nserverurl=%(url)s ; the control endpoint\n%(programs)s\n[include]\nfiles = %(d)s/secret/auth.conf%(includes)s\n"
+        ) % {"d": self.dir, "server": server, "url": url, "programs": programs, "includes": "".join(" " + g for g in includes)}
         with open(self.conf, "w") as f:
             f.write(text)
         return self.conf

@@ -25,7 +25,7 @@ class ParseTest(unittest.TestCase):
     def test_every_subcommand_has_a_handler(self):
         names = set(cli.parser()._subparsers._group_actions[0].choices)
         self.assertEqual(names, set(cli.COMMANDS))
-        self.assertEqual(len(names), 14)
+        self.assertEqual(len(names), 19)
 
     def test_subcommands_without_options(self):
         for cmd in ("ping", "apply", "status", "pids"):
@@ -54,6 +54,17 @@ class ParseTest(unittest.TestCase):
                 self.assertEqual(got, {"dir": "/srv/i", "cmd": cmd, "manifest": "m.json", "names": ["a", "b"], "record": "r", "timeout": 300})
                 self.assertEqual(parse(cmd, "m.json")["names"], [])
 
+    def test_preflight_and_drop_ins(self):
+        # As deploy.sh spells them.
+        got = parse("preflight", "--timeout", "5", "--endpoint", "JAWS central", "central.example.org", "443", "--endpoint", "db", "10.0.0.1", "3306")
+        self.assertEqual(got["endpoint"], [["JAWS central", "central.example.org", "443"], ["db", "10.0.0.1", "3306"]])
+        self.assertEqual(got["timeout"], 5)
+        self.assertEqual(parse("preflight")["endpoint"], [])
+        self.assertEqual(parse("dropin-plan", "c.conf")["conf"], "c.conf")
+        self.assertEqual(parse("dropin-record", "c.conf")["conf"], "c.conf")
+        for cmd in ("dropin-stop", "dropin-start"):
+            self.assertEqual(parse(cmd, "cromwell", "pool", "--record", "r"), {"dir": "/srv/i", "cmd": cmd, "groups": ["cromwell", "pool"], "record": "r"})
+
     def test_health(self):
         self.assertEqual(parse("health", "--manifest", "m.json"), {"dir": "/srv/i", "cmd": "health", "manifest": "m.json", "timeout": 60})
         self.assertEqual(parse("health", "--timeout", "5", "--manifest", "m")["timeout"], 5)
@@ -70,6 +81,8 @@ class ParseTest(unittest.TestCase):
             (["--dir", "d", "check-config", "--user", "u"], "file"),
             (["--dir", "d", "wait-up", "--timeout", "soon"], "invalid float"),
             (["--dir", "d", "frobnicate"], "invalid choice"),
+            (["--dir", "d", "preflight", "--endpoint", "db", "h"], "expected 3 arguments"),
+            (["--dir", "d", "dropin-stop", "g"], "--record"),
         ]:
             with self.subTest(argv=argv):
                 self.assertRegex(refused(*argv) or "accepted", message)

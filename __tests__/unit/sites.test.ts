@@ -249,7 +249,7 @@ describe("Cori as it ran (branch master of JAWS: define-env, generate-shims, dep
     expect(service).toMatchObject({ ...options, autorestart: "unexpected", numprocs: 1, stopasgroup: false, killasgroup: false });
     expect(execArgv(byStack[stack], program)).toEqual(argv);
     expect(byStack[stack].render().wrappers.get(program)).toMatch(
-      /\nexport LANG=en_US\.UTF-8\nexport LC_ALL=en_US\.UTF-8\nexport PYTHONIOENCODING=utf-8\n/,
+      /\nLANG=\$\(jaws_locale en_US\.UTF-8\)\nexport LANG LC_ALL=\$LANG\n[\s\S]*\nexport PYTHONIOENCODING=utf-8\n/,
     );
   });
 

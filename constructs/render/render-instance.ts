@@ -163,20 +163,19 @@ export function renderSupervisordConfig(m: InstanceModel): string {
     programs: m.services.map(programContext),
     groupPrograms: m.services.map((s) => s.name).join(","),
     authInclude: `${m.dir}/secret/auth.conf`,
+    includeFiles: m.includeFiles,
   });
 }
 
 /** Renders the wrapper ("shim") script of a service that uses one. */
 export function renderWrapper(m: InstanceModel, s: ServiceModel): string {
-  const env: Record<string, string> = {
-    LANG: s.locale,
-    LC_ALL: s.locale,
-    PYTHONIOENCODING: "utf-8",
-    ...s.environment,
-  };
+  // LANG and LC_ALL come from the locale check in the wrapper; a declared environment wins over it.
+  const env: Record<string, string> = { PYTHONIOENCODING: "utf-8", ...s.environment };
   return template("wrapper.sh.hbs")({
     instance: m,
     service: s,
+    locale: shellQuote(s.locale),
+    preamble: s.shellPreamble,
     exports: Object.keys(env).map((k) => `${k}=${shellQuote(env[k])}`),
     venv: s.venv === undefined ? "" : shellQuote(s.venv),
     command: (s.argv ?? []).map(shellQuote).join(" "),
@@ -274,8 +273,30 @@ function scriptContext(m: InstanceModel) {
     pipArgs: pipArgs(m),
     ensureCron: m.ensureCron,
     cronSchedule: m.ensureCronSchedule,
+    directories: m.directories.map((d) => ({ path: d.path, mode: d.mode, group: d.group ?? "", acl: d.defaultAcl.join(",") })),
+    setfacl: m.setfacl,
+    dataDirs: m.directories.map((d) => d.path).join(" "),
+    locales: wrapperLocales(m),
+    preflight: m.preflight.length ? preflightArgs(m) : "",
     ...layoutContext(m),
   };
+}
+
+/** `locale -a` spells a locale in any case, with utf8 or UTF-8: compare lower-case without dashes. */
+export const localeKey = (locale: string) => locale.toLowerCase().replaceAll("-", "");
+
+/** Each locale the wrappers export, with the programs that want it (for the deploy's warning). */
+function wrapperLocales(m: InstanceModel) {
+  const by = new Map<string, string[]>();
+  for (const s of m.services) if (s.useWrapper) by.set(s.locale, [...(by.get(s.locale) ?? []), s.name]);
+  return [...by].map(([locale, programs]) => ({ locale, key: localeKey(locale), programs: programs.join(", ") }));
+}
+
+/** jawsctl preflight's arguments: the timeout and each endpoint as NAME HOST PORT. */
+function preflightArgs(m: InstanceModel): string {
+  const args = ["--timeout", String(m.preflightTimeoutSeconds)];
+  for (const e of m.preflight) args.push("--endpoint", e.name, e.host, String(e.port));
+  return args.map(shellQuote).join(" ");
 }
 
 /** The host layout (host-layout.ts) for the scripts: control command, directories, file paths. */

@@ -4,7 +4,7 @@ import argparse
 import sys
 import xmlrpc.client
 
-from . import config, connection, credentials, health, manifest, processes, programs
+from . import config, connection, credentials, dropins, health, manifest, preflight, processes, programs
 
 
 def parser():
@@ -38,6 +38,17 @@ def parser():
         sp.add_argument("--record", help="processes that were running (written by stop, read by start)")
         sp.add_argument("--timeout", type=float, default=300)
     sub.add_parser("apply", help="apply the config on disk in place")
+    pf = sub.add_parser("preflight", help="each endpoint accepts a TCP connection within the timeout")
+    pf.add_argument("--endpoint", nargs=3, action="append", default=[], metavar=("NAME", "HOST", "PORT"))
+    pf.add_argument("--timeout", type=float, default=5)
+    dp = sub.add_parser("dropin-plan", help="groups of the drop-ins of CONF changed since the last deploy, as shell")
+    dp.add_argument("conf")
+    dr = sub.add_parser("dropin-record", help="record the drop-ins of CONF as applied (state/dropins.json)")
+    dr.add_argument("conf")
+    for name in ("dropin-stop", "dropin-start"):
+        ds = sub.add_parser(name, help=name.replace("-", " ") + ": the processes of drop-in GROUPS")
+        ds.add_argument("groups", nargs="*")
+        ds.add_argument("--record", required=True, help="processes that were running (written by stop, read by start)")
     sub.add_parser("status", help="every process, its state, pid and uptime")
     sub.add_parser("pids", help='{"group:process": pid} as JSON')
     h = sub.add_parser("health", help="the health gate: every autostart process of MANIFEST up")
@@ -74,6 +85,11 @@ COMMANDS = {
     ),
     "apply": lambda a: programs.apply(connection.proxy(a.dir)),
     "start-programs": lambda a: programs.start_programs(connection.proxy(a.dir), manifest.load(a.manifest), a.names, a.record),
+    "preflight": lambda a: preflight.preflight(a.endpoint, a.timeout),
+    "dropin-plan": lambda a: print(dropins.plan(a.dir, a.conf)),
+    "dropin-record": lambda a: dropins.save(a.dir, a.conf),
+    "dropin-stop": lambda a: dropins.stop_groups(connection.proxy(a.dir), a.groups, a.record),
+    "dropin-start": lambda a: dropins.start_groups(connection.proxy(a.dir), a.groups, a.record),
     "status": lambda a: health.print_status(connection.info_by_name(connection.proxy(a.dir))),
     "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
     "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout),

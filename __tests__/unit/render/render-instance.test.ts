@@ -103,11 +103,11 @@ describe("rendered configs, loaded by the real supervisord parser", () => {
 });
 
 describe("wrapper scripts, run by the real bash", () => {
-  it("export a UTF-8 locale by default", () => {
+  it("export a UTF-8 locale by default: en_US.UTF-8 where the host has it, C.UTF-8 otherwise", () => {
     const m = model({}, { p: { command: ["true"] } });
-    expect(renderWrapper(m, m.services[0])).toMatch(
-      /^export LANG=en_US\.UTF-8\nexport LC_ALL=en_US\.UTF-8\nexport PYTHONIOENCODING=utf-8$/m,
-    );
+    const text = renderWrapper(m, m.services[0]);
+    expect(text).toMatch(/^LANG=\$\(jaws_locale en_US\.UTF-8\)\nexport LANG LC_ALL=\$LANG$/m);
+    expect(text).toMatch(/^export PYTHONIOENCODING=utf-8$/m);
   });
 
   it("export the environment and exec the exact argv", () => {
