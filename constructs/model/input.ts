@@ -38,7 +38,9 @@ export function tokenProblems(props: object, path: string): Problem[] {
         });
       }
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${field}[${i}]`));
+      value.forEach((v, i) => {
+        walk(v, `${field}[${i}]`);
+      });
     } else if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
       for (const [k, v] of Object.entries(value)) {
         walk(k, field ? `${field}.${k}` : k);
