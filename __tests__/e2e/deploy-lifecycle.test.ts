@@ -17,7 +17,7 @@ import {
   type Snapshot,
   snapshot,
 } from "../../testkit/processes";
-import { countSshSessions, freeStablePort, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
+import { countSshSessions, freeStablePort, pidRunning, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, oneShot, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import { crasher, expectBaselineUp, expectEachOnce, Fixture, hostFile, pidsOf, variantWith, waitFor } from "./support/fixture";
@@ -212,7 +212,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       supervisordRestarted: [],
     });
     expect(pidsOf(removed)).toEqual(pidsOf(before));
-    expect(processOwner(extraPid)).toBeUndefined();
+    expect(pidRunning(extraPid)).toBe(false);
     expect(processesMatching("jaws", "jaws-extra")).toEqual([]);
     const status = runAsUser("jaws", `${instanceDir("jaws")}/bin/supervisorctl status`);
     expect(status.stdout).not.toMatch(/extra/);
@@ -235,7 +235,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
           expect([p.pid, p.start, p.state]).toEqual([before.processes[k].pid, before.processes[k].start, before.processes[k].state]);
       }
       // The old supervisord is gone; no program runs twice.
-      expect(processOwner(before.supervisord[role] as number)).toBeUndefined();
+      expect(pidRunning(before.supervisord[role] as number)).toBe(false);
       expectEachOnce("jaws", ["jaws-tick "]);
       expectEachOnce("jtm", ["jtm-work "]);
     };

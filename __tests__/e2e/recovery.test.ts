@@ -44,7 +44,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
 
     const after = snapshot();
     expectBaselineUp(after);
-    for (const p of orphans) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
+    for (const p of orphans) expect(pidRunning(p), `orphan ${p}`).toBe(false);
     expectEachOnce("jaws", ["jaws-tick ", "GREETING"]);
     // The other instance was not touched.
     expect(restartedBetween(before, after).restarted.filter((k) => k.startsWith("jtm "))).toEqual([]);
@@ -68,7 +68,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(after.processes[`jtm ${GROUP}:worker`].state).toBe("RUNNING");
     expect(after.processes[`jtm ${GROUP}:poller`].state).toBe("RUNNING");
     expect(after.processes[`jtm ${GROUP}:deploy-worker`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
-    for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
+    for (const p of livePids(before, "jtm")) expect(pidRunning(p), `orphan ${p}`).toBe(false);
     expect(processesMatching("jtm", "jtm-work ")).toEqual([]);
     expectEachOnce("jtm", ["jtm-work-v2 ", "GREETING"]);
     // jaws untouched.
@@ -89,7 +89,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     const after = snapshot();
     expectBaselineUp(after);
     expect(fs.readlinkSync(`${dir}/venv`)).toBe("venv-4.2.5");
-    for (const p of livePids(before, "jtm")) expect(processOwner(p), `orphan ${p}`).toBeUndefined();
+    for (const p of livePids(before, "jtm")) expect(pidRunning(p), `orphan ${p}`).toBe(false);
     expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
   });
 
@@ -110,8 +110,8 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     expect(r.output).toMatch(/stopping supervisord of this instance that cannot be reached/);
     const after = snapshot();
     expect(after.supervisord.jaws).not.toBe(before.supervisord.jaws);
-    expect(processOwner(before.supervisord.jaws as number)).toBeUndefined();
-    for (const p of livePids(before, "jaws")) expect(processOwner(p), `old program ${p}`).toBeUndefined();
+    expect(pidRunning(before.supervisord.jaws as number)).toBe(false);
+    for (const p of livePids(before, "jaws")) expect(pidRunning(p), `old program ${p}`).toBe(false);
     expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:greeter`].state).toBe("RUNNING");
     expect(after.processes[`jaws ${GROUP}:setup`]).toMatchObject({ state: "EXITED", exitstatus: 0 });
@@ -139,7 +139,7 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     const after = snapshot();
     expectBaselineUp(after);
     expect(after.supervisord.jtm).not.toBe(before.supervisord.jtm);
-    for (const p of livePids(before, "jtm")) expect(processOwner(p), `old program ${p}`).toBeUndefined();
+    for (const p of livePids(before, "jtm")) expect(pidRunning(p), `old program ${p}`).toBe(false);
     expectEachOnce("jtm", ["jtm-work ", "GREETING"]);
     expect(fx.project.plan("jtm").code).toBe(0);
 
