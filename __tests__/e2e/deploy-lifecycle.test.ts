@@ -8,6 +8,7 @@
  */
 import * as fs from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
+import type { JawsServiceOptions } from "../../constructs";
 import {
   environ,
   instanceState,
@@ -20,7 +21,17 @@ import {
 import { countSshSessions, freeStablePort, pidRunning, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, oneShot, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { crasher, expectBaselineUp, expectEachOnce, Fixture, hostFile, pidsOf, variantWith, waitFor } from "./support/fixture";
+import {
+  crasher,
+  expectBaselineUp,
+  expectEachOnce,
+  Fixture,
+  hostFile,
+  onlyRestarted,
+  pidsOf,
+  variantWith,
+  waitFor,
+} from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
 
@@ -88,22 +99,24 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     expect(countSshSessions(host, sshStart).sessions).toBe(0);
     const after = snapshot();
     expect(pidsOf(after)).toEqual(pidsOf(before));
-    expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+    expect(restartedBetween(before, after)).toEqual(onlyRestarted());
   });
 
   describe("one service changed: only its process restarts, every other PID of both instances is kept", () => {
+    /** Deploys the baseline with one service changed; only its process restarted since `before`. */
+    const changeOne = async (before: Snapshot, role: "jaws" | "jtm", name: string, change: Partial<JawsServiceOptions>) => {
+      const results = await fx.project.deploy(variantWith((v) => (v[role].services[name] = { ...v[role].services[name], ...change })));
+      const after = snapshot();
+      expect(restartedBetween(before, after)).toEqual(onlyRestarted(`${role} ${GROUP}:${name}`));
+      return { output: results.map((r) => r.output).join("\n"), after };
+    };
+
     test("its command (wrapper script content); one SSH session, to that instance's user, no bundle left behind", async () => {
       const before = await atBaseline();
       const sshStart = sshLogOffset(host);
-      const results = await fx.project.deploy(
-        variantWith((v) => {
-          v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-tock") };
-        }),
-      );
+      const { output, after } = await changeOne(before, "jaws", "ticker", { command: shellLoop("jaws-tock") });
       // The test host's homes are 0755: the deploy says that Terraform's 0777 script sits where others can enter.
-      expect(results.map((r) => r.output).join("\n")).toContain(
-        `[jaws-dev] WARNING: other users can enter ${host.users.jaws.home}, where Terraform puts the deploy script`,
-      );
+      expect(output).toContain(`[jaws-dev] WARNING: other users can enter ${host.users.jaws.home}, where Terraform puts the deploy script`);
       // Terraform uploads and runs the bundle as its remote-exec script over one connection.
       expect(countSshSessions(host, sshStart).byUser).toEqual({ [host.users.jaws.name]: 1 });
       // The bundle deleted itself; what Terraform leaves is an empty file (it blanks its script).
@@ -115,13 +128,6 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
           home,
         ).toEqual([]);
       }
-      const after = snapshot();
-      expect(restartedBetween(before, after)).toEqual({
-        restarted: [`jaws ${GROUP}:ticker`],
-        added: [],
-        removed: [],
-        supervisordRestarted: [],
-      });
       expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
       await waitFor("the new command's output", () => /jaws-tock \d+/.test(hostFile("jaws", "log/ticker.out.log")));
       expect(processesMatching("jaws", "jaws-tick ")).toEqual([]);
@@ -132,52 +138,27 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       const home = host.users.jaws.home;
       const mode = fs.statSync(home).mode & 0o777;
       fs.chmodSync(home, 0o750);
-      let results: Awaited<ReturnType<typeof fx.project.deploy>>;
+      let changed: Awaited<ReturnType<typeof changeOne>>;
       try {
-        results = await fx.project.deploy(
-          variantWith((v) => {
-            v.jaws.services.greeter = { ...v.jaws.services.greeter, environment: { GREETING: "bonjour" } };
-          }),
-        );
+        changed = await changeOne(before, "jaws", "greeter", { environment: { GREETING: "bonjour" } });
       } finally {
         fs.chmodSync(home, mode);
       }
-      expect(results.map((r) => r.output).join("\n")).not.toContain("WARNING: other users can enter");
-      const after = snapshot();
-      expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
-      expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
-      expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).GREETING).toBe("bonjour");
+      expect(changed.output).not.toContain("WARNING: other users can enter");
+      expect(environ(changed.after.processes[`jaws ${GROUP}:greeter`].pid).GREETING).toBe("bonjour");
     });
 
     test("only its wrapper script (locale), which supervisorctl update would not see", async () => {
       const before = await atBaseline();
       const confBefore = hostFile("jaws", "supervisord.conf");
-      await fx.project.deploy(
-        variantWith((v) => {
-          v.jaws.services.greeter = { ...v.jaws.services.greeter, locale: "C.UTF-8" };
-        }),
-      );
+      const { after } = await changeOne(before, "jaws", "greeter", { locale: "C.UTF-8" });
       expect(hostFile("jaws", "supervisord.conf")).toBe(confBefore);
-      const after = snapshot();
-      expect(restartedBetween(before, after).restarted).toEqual([`jaws ${GROUP}:greeter`]);
-      expect(restartedBetween(before, after).supervisordRestarted).toEqual([]);
       expect(environ(after.processes[`jaws ${GROUP}:greeter`].pid).LC_ALL).toBe("C.UTF-8");
     });
 
     test("its [program] section (environment= of a program without wrapper): the group is rebuilt in place", async () => {
       const before = await atBaseline();
-      await fx.project.deploy(
-        variantWith((v) => {
-          v.jtm.services.poller = { ...v.jtm.services.poller, environment: { GREETING: "jtm-2" } };
-        }),
-      );
-      const after = snapshot();
-      expect(restartedBetween(before, after)).toEqual({
-        restarted: [`jtm ${GROUP}:poller`],
-        added: [],
-        removed: [],
-        supervisordRestarted: [],
-      });
+      const { after } = await changeOne(before, "jtm", "poller", { environment: { GREETING: "jtm-2" } });
       expect(environ(after.processes[`jtm ${GROUP}:poller`].pid).GREETING).toBe("jtm-2");
     });
   });
@@ -300,7 +281,7 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     expect(r.output).toMatch(/previous config restored and healthy/);
 
     const after = snapshot();
-    expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+    expect(restartedBetween(before, after)).toEqual(onlyRestarted());
     expect(Object.keys(instanceState("jaws").processes)).not.toContain(`${GROUP}:crasher`);
     expect(hostFile("jaws", "supervisord.conf")).toBe(confBefore);
     expect(fs.existsSync(`${instanceDir("jaws")}/bin/crasher.sh`)).toBe(false);

@@ -13,7 +13,7 @@ import { restartedBetween, snapshot } from "../../testkit/processes";
 import { freeStablePort, ROLES, runAsUser, sshRun, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { expectBaselineUp, Fixture, hostFile, listFiles, pidsOf, variantWith, waitFor } from "./support/fixture";
+import { expectBaselineUp, Fixture, hostFile, listFiles, onlyRestarted, pidsOf, variantWith, waitFor } from "./support/fixture";
 
 /**
  * XML-RPC `supervisor.getState` against the instance's control endpoint, as `role`, with the given
@@ -195,7 +195,7 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
       expect(now.stdout).toMatch(new RegExp(`${GROUP}:ticker\\s+RUNNING`));
       // Nothing restarted, the other instance untouched.
       const after = snapshot();
-      expect(restartedBetween(before, after)).toEqual({ restarted: [], added: [], removed: [], supervisordRestarted: [] });
+      expect(restartedBetween(before, after)).toEqual(onlyRestarted());
       expect(instanceSecrets("jtm").key).not.toBe(newKey.key);
 
       // A program change and an instance-level change (restart from auth.conf): the new key stays.

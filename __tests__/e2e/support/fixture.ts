@@ -51,6 +51,9 @@ export function expectEachOnce(role: TestUserRole, markers: string[]): void {
   for (const m of markers) expect(processesMatching(role, m).length, `processes matching '${m}'`).toBe(1);
 }
 
+/** What `restartedBetween` gives when only `keys` restarted: nothing added or removed, no supervisord restarted. */
+export const onlyRestarted = (...keys: string[]) => ({ restarted: keys, added: [], removed: [], supervisordRestarted: [] });
+
 /** "<role> <group>:<process>" -> pid, for readable assertion failures. */
 export const pidsOf = (s: Snapshot) => Object.fromEntries(Object.entries(s.processes).map(([k, p]) => [k, p.pid]));
 
