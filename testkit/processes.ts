@@ -8,8 +8,6 @@ import * as fs from "node:fs";
 import { readIfThere, runAsUser, SYSTEM_PYTHON, TEST_USERS, type TestUserRole, userProcesses } from "./test-host";
 import { instanceDir } from "./test-site";
 
-export { userProcesses };
-
 export interface ProcessState {
   state: string;
   pid: number;
@@ -103,18 +101,6 @@ export function supervisordPid(role: TestUserRole, deployment?: string): number 
 
 /** Live processes of the test user whose command line contains `text`. */
 export const processesMatching = (role: TestUserRole, text: string) => userProcesses(TEST_USERS[role]).filter((p) => p.cmd.includes(text));
-
-/**
- * Every long-lived process of the user, pid -> command line (what a crash or a failed deploy must
- * not change); the loops' `sleep 1` children, which come and go every second, and SSH sessions
- * that are closing are left out.
- */
-export const userPidTable = (role: TestUserRole): Record<number, string> =>
-  Object.fromEntries(
-    userProcesses(TEST_USERS[role])
-      .filter((p) => !/^sleep \d+$|^sshd: /.test(p.cmd))
-      .map((p) => [p.pid, p.cmd]),
-  );
 
 /** Owner (uid) of a live process; undefined when it is gone. */
 export const processOwner = (pid: number): number | undefined => fs.statSync(`/proc/${pid}`, { throwIfNoEntry: false })?.uid;

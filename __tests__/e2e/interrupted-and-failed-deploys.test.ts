@@ -10,17 +10,9 @@ import * as net from "node:net";
 import { afterAll, describe, expect, test } from "vitest";
 import type { JawsServiceOptions } from "../../constructs";
 import type { Running } from "../../testkit/commands";
-import {
-  instanceState,
-  processesMatching,
-  procScan,
-  restartedBetween,
-  type Snapshot,
-  snapshot,
-  userPidTable,
-} from "../../testkit/processes";
+import { instanceState, processesMatching, procScan, restartedBetween, type Snapshot, snapshot } from "../../testkit/processes";
 import { Project } from "../../testkit/project";
-import { pidRunning, runAsUser, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
+import { pidRunning, runAsUser, TEST_USERS, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop, type Variant } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import {
@@ -46,6 +38,18 @@ function killAll(pids: number[]): void {
     }
   }
 }
+
+/**
+ * Every long-lived process of the user, pid -> command line (what a crash or a failed deploy must
+ * not change); the loops' `sleep 1` children, which come and go every second, and SSH sessions
+ * that are closing are left out.
+ */
+const userPidTable = (role: TestUserRole): Record<number, string> =>
+  Object.fromEntries(
+    userProcesses(TEST_USERS[role])
+      .filter((p) => !/^sleep \d+$|^sshd: /.test(p.cmd))
+      .map((p) => [p.pid, p.cmd]),
+  );
 
 const { info, skipReason } = useTestHost();
 

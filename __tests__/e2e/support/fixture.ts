@@ -60,17 +60,14 @@ export const pidsOf = (s: Snapshot) => Object.fromEntries(Object.entries(s.proce
 export class Fixture {
   project: Project;
 
-  constructor(
-    readonly host: TestHostInfo,
-    private readonly opts: ConstructorParameters<typeof Project>[1] = {},
-  ) {
-    this.project = new Project(host, opts);
+  constructor(readonly host: TestHostInfo) {
+    this.project = new Project(host);
   }
 
   /** Nothing on the host, a new project with empty state. */
   fromNothing(): void {
     this.cleanup();
-    this.project = new Project(this.host, this.opts);
+    this.project = new Project(this.host);
   }
 
   /**
