@@ -15,6 +15,7 @@ import {
   supervisorCommandLine,
   supervisorEnvironment,
 } from "./escape";
+import { expand, processExpansions } from "./syntax";
 
 // templates/ sits at the package root, two levels up from constructs/render/ (source) and from
 // lib/render/ (the built package): found the same way in the repository and when installed.
@@ -182,32 +183,11 @@ export function renderWrapper(m: InstanceModel, s: ServiceModel): string {
   });
 }
 
-/** Python's `%` formatting for the names supervisord gives process_name. */
-function expandProcessName(template: string, vars: Record<string, string | number>): string {
-  return template.replace(/%(?:%|\(([a-z_]+)\)([-#0 +]*)(\d*)([sd]))/g, (all, key, flags, width, conv) => {
-    if (all === "%%") return "%";
-    const raw = vars[key];
-    if (raw === undefined) return all;
-    let text = conv === "d" ? String(Math.trunc(Number(raw))) : String(raw);
-    const w = Number(width || 0);
-    if (text.length < w) text = flags.includes("-") ? text.padEnd(w) : text.padStart(w, flags.includes("0") && conv === "d" ? "0" : " ");
-    return text;
-  });
-}
-
 export function processNames(m: InstanceModel, s: ServiceModel): string[] {
   const names: string[] = [];
   for (let i = 0; i < s.numprocs; i++) {
     const num = s.numprocsStart + i;
-    names.push(
-      expandProcessName(s.processName, {
-        program_name: s.name,
-        group_name: s.name,
-        process_num: num,
-        numprocs: s.numprocs,
-        here: m.dir,
-      }),
-    );
+    names.push(expand(s.processName, processExpansions(s.name, num, s.numprocs, m.dir)));
   }
   return names;
 }

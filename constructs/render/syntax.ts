@@ -61,5 +61,10 @@ export function expand(value: string, names: Readonly<Record<string, string | nu
   });
 }
 
+/** The names supervisord expands in one process of a program (`group_name` is the program's own). */
+export function processExpansions(program: string, processNum: number, numprocs: number, here: string): Record<string, string | number> {
+  return { program_name: program, group_name: program, process_num: processNum, numprocs, here, host_node_name: "" };
+}
+
 /** Control characters but tab: no config line or shell word can carry them. */
 export const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;

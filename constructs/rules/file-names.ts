@@ -1,4 +1,4 @@
-import { expand } from "../render/syntax";
+import { expand, processExpansions } from "../render/syntax";
 import { Checks, type InstanceRule } from "./checks";
 
 // Linux: NAME_MAX and PATH_MAX, in bytes.
@@ -34,18 +34,7 @@ export const fileNamesRule: InstanceRule = (m) => {
       const before = sc.problems.length;
       for (let i = 0; i < s.numprocs && sc.problems.length === before; i++) {
         const num = s.numprocsStart + i;
-        check(
-          sc,
-          field,
-          expand(file, {
-            program_name: s.name,
-            group_name: s.name,
-            process_num: num,
-            numprocs: s.numprocs,
-            here: m.dir,
-            host_node_name: "",
-          }),
-        );
+        check(sc, field, expand(file, processExpansions(s.name, num, s.numprocs, m.dir)));
       }
     }
     problems.push(...sc.problems);
