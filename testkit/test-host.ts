@@ -80,12 +80,16 @@ function tool(name: string): string {
 
 const publicKeyOf = (pubFile: string) => fs.readFileSync(pubFile, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
 
-/** A file's text; undefined when it does not exist (a process gone, no pidfile). Any other error throws. */
+/**
+ * A file's text; undefined when it does not exist (a process gone, no pidfile). A /proc entry of a
+ * process that exits between listing and reading gives ESRCH: gone too. Any other error throws.
+ */
 export function readIfThere(file: string): string | undefined {
   try {
     return fs.readFileSync(file, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || (code === "ESRCH" && file.startsWith("/proc/"))) return undefined;
     throw e;
   }
 }

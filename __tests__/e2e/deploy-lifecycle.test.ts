@@ -19,7 +19,7 @@ import {
   snapshot,
 } from "../../testkit/processes";
 import { countSshSessions, freeStablePort, pidRunning, ROLES, runAsUser, sshLogOffset, type TestHostInfo } from "../../testkit/test-host";
-import { baseline, GROUP, instanceDir, oneShot, shellLoop } from "../../testkit/test-site";
+import { baseline, GROUP, instanceDir, oneShot, shellLoop, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import {
   crasher,
@@ -90,10 +90,13 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
     }
     const results = await fx.project.deploy(baseline());
     for (const r of results) expect(r.output).toMatch(/Resources: 0 added, 0 changed, 0 destroyed/);
-    const diff = fx.project.cdktf(baseline(), ["diff", "jaws-testhost"]);
-    expect(diff.code, diff.output).toBe(0);
-    expect(diff.output).toMatch(/No changes/);
-    console.info(`cdktf diff took ${diff.ms} ms`);
+    // cdktf diff takes one stack: each of the two.
+    for (const role of ROLES) {
+      const diff = fx.project.cdktf(baseline(), ["diff", stackName(role)]);
+      expect(diff.code, diff.output).toBe(0);
+      expect(diff.output).toMatch(new RegExp(`${stackName(role)}\\s+No changes`));
+      console.info(`cdktf diff ${stackName(role)} took ${diff.ms} ms`);
+    }
     // Zero counts only if sshd's log is there to count from.
     expect(fs.existsSync(host.sshdLog)).toBe(true);
     expect(countSshSessions(host, sshStart).sessions).toBe(0);
@@ -230,15 +233,26 @@ describe.skipIf(!info)(`deploy lifecycle (${skipReason ?? "real host"})`, () => 
       await waitFor("debug lines in supervisord.log", () => / DEBG /.test(hostFile("jaws", "log/supervisord.log")));
     });
 
-    test("minfds (jtm)", async () => {
+    test("minfds (jtm): the running supervisord's soft RLIMIT_NOFILE is raised to it", async () => {
       const before = await atBaseline();
-      const [, r] = await fx.project.deploy(variantWith((v) => (v.jtm.options = { minfds: 4096 })));
+      /** RLIMIT_NOFILE of a live process, read from /proc. */
+      const nofile = (pid: number | undefined) => {
+        const m = /^Max open files\s+(\d+)\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, "utf8"));
+        if (!m) throw new Error(`no 'Max open files' in /proc/${pid}/limits`);
+        return { soft: Number(m[1]), hard: Number(m[2]) };
+      };
+      // The baseline's supervisord has the host's soft limit (here the hard one). The deploy's shell
+      // starts the new one with LOW (the preamble's ulimit): exactly WANTED, above LOW and supervisord's
+      // default 1024 and within the hard limit, can only come from minfds.
+      const LOW = 1024;
+      const WANTED = 4096;
+      const { hard } = nofile(before.supervisord.jtm);
+      expect(hard, "the hard limit leaves room for the test").toBeGreaterThanOrEqual(WANTED);
+      const [, r] = await fx.project.deploy(variantWith((v) => (v.jtm.options = { minfds: WANTED, shellPreamble: [`ulimit -Sn ${LOW}`] })));
       const after = snapshot();
       expectBaselineUp(after);
       expectControlledRestart(before, after, "jtm", r.output);
-      const limits = fs.readFileSync(`/proc/${after.supervisord.jtm}/limits`, "utf8");
-      const soft = Number(/Max open files\s+(\d+)/.exec(limits)?.[1]);
-      expect(soft).toBeGreaterThanOrEqual(4096);
+      expect(nofile(after.supervisord.jtm)).toEqual({ soft: WANTED, hard });
     });
 
     test("control endpoint unix socket -> inet 127.0.0.1 and back", async () => {

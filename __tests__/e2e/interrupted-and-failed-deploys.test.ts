@@ -62,6 +62,25 @@ const slowStop = (marker: string, secs = 4): JawsServiceOptions => ({
   stopwaitsecs: secs + 10,
 });
 
+/**
+ * A gate file: a `gatedStop` program, once told to stop, stays STOPPING until the test opens the
+ * gate, so a deploy is held in its stop phase for as long as the test needs (no timing window).
+ */
+const GATE = `/tmp/jaws-e2e-stop-gate-${process.pid}`;
+const closeGate = () => fs.rmSync(GATE, { force: true });
+const openGate = () => fs.writeFileSync(GATE, "");
+
+/** A loop whose TERM trap waits for the gate (polled), then exits 0. */
+const gatedStop = (marker: string): JawsServiceOptions => ({
+  command: [
+    "/bin/sh",
+    "-c",
+    `trap 'while [ ! -e ${GATE} ]; do sleep 0.1; done; exit 0' TERM; i=0; while true; do i=$((i+1)); echo "${marker} $i"; sleep 1; done`,
+  ],
+  startsecs: 1,
+  stopwaitsecs: 240,
+});
+
 describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
   const fx = new Fixture(host);
@@ -69,8 +88,12 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   afterAll(() => {
     // Other projects' state knows the instances too: never destroy through them, just drop them.
     for (const p of others) p.remove();
+    openGate();
     fx.cleanup();
+    closeGate();
   });
+  /** The state supervisord gives the jaws ticker now. */
+  const tickerState = () => instanceState("jaws").processes[`${GROUP}:ticker`]?.state;
   const dirOf = (role: TestUserRole) => instanceDir(role);
   const leftovers = (role: TestUserRole) =>
     listFiles(dirOf(role)).filter((f) => /\.new\.\d+$|\.tmp\.\d+$|\/\.deploy\/in-progress$|\/secret\/key\.new$/.test(f));
@@ -93,11 +116,11 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   describe("a deploy interrupted half-way: the next deploy converges", () => {
     const stopPhase = async (run: Running) => {
       await run.waitForLine(/stopping changed or removed programs: ticker/, 120_000);
-      // The old ticker got its TERM (its trap sleeps 4 s): the deploy waits inside `jawsctl stop-programs`.
-      await waitFor("the old ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 4"), 10_000);
+      // The old ticker got its TERM (its trap waits for the gate): the deploy waits inside `jawsctl stop-programs`.
+      await waitFor("the old ticker stopping", () => tickerState() === "STOPPING", 30_000);
       expect(procScan((argv) => /-m jawsctl .*stop-programs/.test(argv.join(" "))).length).toBeGreaterThan(0);
     };
-    const a = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-a")));
+    const a = variantWith((v) => (v.jaws.services.ticker = gatedStop("jaws-slow-a")));
     const b = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-b")));
 
     // Where the deploy is cut: in the stop phase (the old ticker is stopping), or after the new files
@@ -110,27 +133,36 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     for (const c of cases) {
       test(c.name, async () => {
         await fx.atBaseline();
+        closeGate();
         await fx.project.deploy(a);
         const before = snapshot();
         fx.project.synth(b);
         const run = fx.project.startTerraform("jaws", APPLY);
-        await stopPhase(run);
-        if (c.at === "apply") {
-          // Polled tightly: `jawsctl apply` lives a few hundred milliseconds.
-          const applying = (argv: string[]) => argv.includes("jawsctl") && argv.at(-1) === "apply";
-          await waitFor("jawsctl apply seen", () => procScan(applying, host.users.jaws.uid).length > 0, 15_000, 0);
+        let r: Awaited<Running["done"]>;
+        let t0: number;
+        try {
+          await stopPhase(run);
+          if (c.at === "apply") {
+            openGate();
+            // Polled tightly: `jawsctl apply` lives a few hundred milliseconds.
+            const applying = (argv: string[]) => argv.includes("jawsctl") && argv.at(-1) === "apply";
+            await waitFor("jawsctl apply seen", () => procScan(applying, host.users.jaws.uid).length > 0, 15_000, 0);
+          }
+          t0 = Date.now();
+          if (c.kill === "ssh") {
+            const sessions = procScan((argv) => new RegExp(`^sshd: ${host.users.jaws.name}\\b`).test(argv.join(" ")));
+            expect(sessions.length).toBeGreaterThan(0);
+            killAll(sessions.map((p) => p.pid));
+          } else {
+            const deploy = procScan((argv) => argv.includes("jawsctl") || argv.some((x) => x.endsWith("/bin/deploy")), host.users.jaws.uid);
+            expect(deploy.length).toBeGreaterThan(0);
+            killAll(deploy.map((p) => p.pid));
+          }
+          r = await run.done;
+        } finally {
+          // The old ticker may stop now (the killed deploy no longer waits for it).
+          openGate();
         }
-        const t0 = Date.now();
-        if (c.kill === "ssh") {
-          const sessions = procScan((argv) => new RegExp(`^sshd: ${host.users.jaws.name}\\b`).test(argv.join(" ")));
-          expect(sessions.length).toBeGreaterThan(0);
-          killAll(sessions.map((p) => p.pid));
-        } else {
-          const deploy = procScan((argv) => argv.includes("jawsctl") || argv.some((x) => x.endsWith("/bin/deploy")), host.users.jaws.uid);
-          expect(deploy.length).toBeGreaterThan(0);
-          killAll(deploy.map((p) => p.pid));
-        }
-        const r = await run.done;
         console.info(`interrupted apply ended ${Date.now() - t0} ms after the kill (exit ${r.code})`);
         expect(r.code).not.toBe(0);
         expect(r.output).not.toMatch(/deploy [0-9a-f]{16} done/);
@@ -166,14 +198,36 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   test("a program still stopping (stopped by hand) when a deploy restarts it: the deploy waits for it, then starts the new version", async () => {
     await fx.atBaseline();
     const dir = dirOf("jaws");
-    await fx.project.deploy(variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-c", 10))));
+    closeGate();
+    await fx.project.deploy(variantWith((v) => (v.jaws.services.ticker = gatedStop("jaws-slow-c"))));
     const stop = runAsUser("jaws", `nohup ${dir}/bin/supervisorctl stop ${GROUP}:ticker >/dev/null 2>&1 &`);
     expect(stop.code).toBe(0);
-    await waitFor("the ticker stopping", () => userProcesses(host.users.jaws.name).some((p) => p.cmd === "sleep 10"), 10_000);
-    const t0 = Date.now();
     const d = variantWith((v) => (v.jaws.services.ticker = slowStop("jaws-slow-d")));
-    const [r] = await fx.project.deploy(d, { roles: ["jaws"] });
-    console.info(`deploy over a stopping program: ${Date.now() - t0} ms`);
+    let r: Awaited<Running["done"]>;
+    let opened: number;
+    try {
+      await waitFor("the ticker stopping", () => tickerState() === "STOPPING", 30_000);
+      fx.project.synth(d);
+      const run = fx.project.startTerraform("jaws", APPLY);
+      // The deploy reaches its stop phase while the old ticker is still stopping (the gate is closed):
+      // it must wait, not start the new version nor finish.
+      await run.waitForLine(/stopping changed or removed programs: ticker/, 120_000);
+      await waitFor(
+        "jawsctl stop-programs waiting",
+        () => procScan((argv) => /-m jawsctl .*stop-programs/.test(argv.join(" "))).length > 0,
+      );
+      expect(tickerState(), "the old ticker when the deploy arrives").toBe("STOPPING");
+      expect(processesMatching("jaws", "jaws-slow-d")).toEqual([]);
+      expect(run.at(/deploy [0-9a-f]{16} done/)).toBeUndefined();
+      opened = Date.now();
+      openGate();
+      r = await run.done;
+    } finally {
+      openGate();
+    }
+    expect(r.code, r.output).toBe(0);
+    // It finished only after the old ticker was let go.
+    expect(r.lines.find((l) => /deploy [0-9a-f]{16} done/.test(l.line))?.t).toBeGreaterThan(opened);
     expect(r.output).toMatch(/stopping changed or removed programs: ticker/);
     expect(r.output).not.toMatch(/stopped jaws-dev:ticker/); // it was not RUNNING: nothing to stop, only to wait for
     expectConverged(snapshot(), "jaws", d);
@@ -259,23 +313,39 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
   });
 
   describe("two deploys of one instance at once (two projects, two states)", () => {
-    const slowStart = (marker: string) => (v: Variant) => {
-      v.jaws.services.ticker = { command: shellLoop(marker), startsecs: 6 };
+    const loop = (marker: string) => (v: Variant) => {
+      v.jaws.services.ticker = { command: shellLoop(marker), startsecs: 1 };
+    };
+    /** The baseline with a gated ticker deployed: the next deploy (which changes the ticker) is held in its stop phase. */
+    const atGatedTicker = async () => {
+      await fx.atBaseline();
+      closeGate();
+      await fx.project.deploy(
+        variantWith((v) => (v.jaws.services.ticker = gatedStop("jaws-gated"))),
+        { roles: ["jaws"] },
+      );
     };
 
     test("the second waits for the host lock, then proceeds; they never interleave", async () => {
-      await fx.atBaseline();
+      await atGatedTicker();
       const p2 = new Project(host);
       others.push(p2);
-      const v1 = variantWith(slowStart("jaws-p1"));
-      const v2 = variantWith(slowStart("jaws-p2"));
+      const v1 = variantWith(loop("jaws-p1"));
+      const v2 = variantWith(loop("jaws-p2"));
       fx.project.synth(v1);
       p2.synth(v2);
       p2.init("jaws");
 
       const first = fx.project.startTerraform("jaws", APPLY);
-      await first.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
-      const second = p2.startTerraform("jaws", APPLY);
+      let second: Running;
+      try {
+        // The first holds the host lock, kept in its stop phase by the gate, until the second is seen waiting for it.
+        await first.waitForLine(/\[jaws-dev\] stopping changed or removed programs: ticker/, 120_000);
+        second = p2.startTerraform("jaws", APPLY);
+        await second.waitForLine(/\[jaws-dev\] another deploy of this instance is running/, 120_000);
+      } finally {
+        openGate();
+      }
       const [r1, r2] = await Promise.all([first.done, second.done]);
       expect(r1.code, r1.output).toBe(0);
       expect(r2.code, r2.output).toBe(0);
@@ -298,19 +368,24 @@ describe.skipIf(!info)(`faults (${skipReason ?? "real host"})`, () => {
     });
 
     test("with lockTimeoutSeconds 1 the second gives up clearly and changes nothing; run again later, it proceeds", async () => {
-      await fx.atBaseline();
+      await atGatedTicker();
       const p2 = new Project(host);
       others.push(p2);
-      const v3 = variantWith((v) => (v.jaws.options = { lockTimeoutSeconds: 1 }), variantWith(slowStart("jaws-p3")));
-      const v4 = variantWith(slowStart("jaws-p4"));
+      const v3 = variantWith((v) => (v.jaws.options = { lockTimeoutSeconds: 1 }), variantWith(loop("jaws-p3")));
+      const v4 = variantWith(loop("jaws-p4"));
       p2.synth(v4);
       p2.init("jaws");
       fx.project.synth(v3);
 
       const holder = p2.startTerraform("jaws", APPLY);
-      await holder.waitForLine(/\[jaws-dev\] checking the new config/, 120_000);
-      const impatient = fx.project.startTerraform("jaws", APPLY);
-      const r3 = await impatient.done;
+      let r3: Awaited<Running["done"]>;
+      try {
+        // The holder keeps the host lock (held in its stop phase by the gate) until the impatient one has given up.
+        await holder.waitForLine(/\[jaws-dev\] stopping changed or removed programs: ticker/, 120_000);
+        r3 = await fx.project.startTerraform("jaws", APPLY).done;
+      } finally {
+        openGate();
+      }
       expect(r3.code).not.toBe(0);
       expect(r3.output).toMatch(/another deploy of this instance is running; waiting up to 1s for its lock/);
       expect(r3.output).toMatch(

@@ -5,11 +5,12 @@
  * programs running; a directory wiped under a live supervisord makes it unreachable).
  */
 import * as fs from "node:fs";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, onTestFinished, test } from "vitest";
+import { run } from "../../testkit/commands";
 import { processesMatching, processOwner, restartedBetween, type Snapshot, snapshot } from "../../testkit/processes";
-import { pidRunning, runAsUser, sshRun, type TestHostInfo, type TestUserRole } from "../../testkit/test-host";
+import { findExecutable, pidRunning, runAsUser, sshRun, type TestHostInfo, type TestUserRole } from "../../testkit/test-host";
 import { GROUP, instanceDir, shellLoop, type Variant } from "../../testkit/test-site";
-import { useTestHost } from "../host/use-test-host";
+import { inCI, useTestHost } from "../host/use-test-host";
 import { expectBaselineUp, expectEachOnce, Fixture, hostFile, pidsOf, variantWith, waitFor } from "./support/fixture";
 
 const { info, skipReason } = useTestHost();
@@ -149,58 +150,63 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
     await waitFor("no jtm process left", () => processesMatching("jtm", "").length === 0);
   });
 
-  test("ensureCron: one marked crontab entry (idempotent), whose command restores a killed supervisord; destroy removes it", async () => {
-    await fx.atBaseline();
-    const user = host.users.jaws;
-    const dir = instanceDir("jaws");
-    // This machine has no crontab(1): a stand-in keeps the table in ~/.fake-crontab. It is put on
-    // PATH the way a site would make a tool usable: through the instance's shellPreamble.
-    fs.mkdirSync(`${user.home}/fakebin`, { recursive: true });
-    fs.writeFileSync(
-      `${user.home}/fakebin/crontab`,
-      [
-        "#!/bin/sh",
-        'f="$HOME/.fake-crontab"',
-        'case "$1" in',
-        '  -l) [ -f "$f" ] && exec cat "$f"; echo "no crontab for $(id -un)" >&2; exit 1 ;;',
-        '  -) exec cat >"$f" ;;',
-        '  *) echo "crontab stand-in: unsupported $*" >&2; exit 2 ;;',
-        "esac",
-        "",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    fs.chownSync(`${user.home}/fakebin`, user.uid, user.gid);
-    fs.chownSync(`${user.home}/fakebin/crontab`, user.uid, user.gid);
-    const cron = (change: (v: Variant) => void = () => {}) =>
-      variantWith((v) => {
-        v.jaws.options = { ensureCron: true, shellPreamble: ['export PATH="$HOME/fakebin:$PATH"'] };
-        change(v);
-      });
-    const table = () => fs.readFileSync(`${user.home}/.fake-crontab`, "utf8");
+  // The real crontab(1) (Debian's cron package), not a stand-in; defaults.test.ts has a real cron daemon run the entry.
+  const crontab = findExecutable("crontab");
+  test.skipIf(!crontab && !inCI())(
+    "ensureCron: one marked entry in the user's real crontab (idempotent), whose command restores a killed supervisord; destroy removes it",
+    async () => {
+      expect(crontab, "crontab(1) is installed (Debian package cron)").toBeDefined();
+      await fx.atBaseline();
+      const user = host.users.jaws;
+      const dir = instanceDir("jaws");
+      // An entry left by a failed run would let cron start this instance behind later tests' backs.
+      onTestFinished(() => void run("crontab", ["-r", "-u", user.name]));
+      const cron = (change: (v: Variant) => void = () => {}) =>
+        variantWith((v) => {
+          v.jaws.options = { ensureCron: true };
+          change(v);
+        });
+      /** The user's crontab as root reads it ("" when there is none). */
+      const table = () => {
+        const r = run("crontab", ["-l", "-u", user.name]);
+        if (r.code !== 0 && !/no crontab for/.test(r.stderr)) throw new Error(`crontab -l -u ${user.name}: ${r.output}`);
+        return r.stdout;
+      };
 
-    const [first] = await fx.project.deploy(cron());
-    expect(first.output).toMatch(/crontab: ensure script scheduled \(\*\/5 \* \* \* \*\)/);
-    // A second deploy (with a program change) keeps exactly one entry.
-    await fx.project.deploy(cron((v) => (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-cron") })));
-    const lines = table().split("\n").filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toBe(`*/5 * * * * ${dir}/bin/ensure --quiet >>${dir}/log/ensure.log 2>&1 # jaws-deploy:${dir}`);
+      const ticker = (marker: string) => (v: Variant) =>
+        (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop(marker) });
+      // With a program change: ensureCron alone is only in bin/deploy, which the deploy id leaves
+      // out, so it would not redeploy a running instance.
+      const [first] = await fx.project.deploy(cron(ticker("jaws-cron-1")));
+      expect(first.output).toMatch(/crontab: ensure script scheduled \(\*\/5 \* \* \* \*\)/);
+      // A second deploy (with a program change) keeps exactly one entry.
+      const [second] = await fx.project.deploy(cron(ticker("jaws-cron")));
+      expect(second.output).not.toMatch(/crontab: ensure script scheduled/);
+      const lines = table()
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"));
+      expect(lines).toEqual([`*/5 * * * * ${dir}/bin/ensure --quiet >>${dir}/log/ensure.log 2>&1 # jaws-deploy:${dir}`]);
 
-    // What cron would run, with cron's bare environment, after supervisord was killed.
-    const s = snapshot();
-    await killSupervisord(s, "jaws");
-    const command = lines[0].split(" ").slice(5).join(" ");
-    const r = runAsUser("jaws", `env -i HOME=${user.home} PATH=/usr/bin:/bin SHELL=/bin/sh /bin/sh -c '${command}'`);
-    expect(r.code, r.stderr).toBe(0);
-    expect(hostFile("jaws", "log/ensure.log")).toMatch(/supervisord was not running: started/);
-    const after = snapshot();
-    expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
-    expectEachOnce("jaws", ["jaws-cron ", "GREETING"]);
+      // What cron runs, with cron's bare environment, after supervisord was killed.
+      const s = snapshot();
+      await killSupervisord(s, "jaws");
+      const command = lines[0].split(" ").slice(5).join(" ");
+      const r = runAsUser("jaws", `env -i HOME=${user.home} PATH=/usr/bin:/bin SHELL=/bin/sh /bin/sh -c '${command}'`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(hostFile("jaws", "log/ensure.log")).toMatch(/supervisord was not running: started/);
+      const after = snapshot();
+      expect(after.processes[`jaws ${GROUP}:ticker`].state).toBe("RUNNING");
+      expectEachOnce("jaws", ["jaws-cron ", "GREETING"]);
 
-    const d = fx.project.destroy("jaws");
-    expect(d.code, d.output).toBe(0);
-    expect(d.output).toMatch(/crontab: ensure entry removed/);
-    expect(table()).toBe("");
-  });
+      const d = fx.project.destroy("jaws");
+      expect(d.code, d.output).toBe(0);
+      expect(d.output).toMatch(/crontab: ensure entry removed/);
+      expect(table()).not.toContain("jaws-deploy:");
+      expect(
+        table()
+          .split("\n")
+          .filter((l) => l && !l.startsWith("#")),
+      ).toEqual([]);
+    },
+  );
 });

@@ -9,8 +9,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, onTestFinished, test } from "vitest";
 import type { RunResult } from "../../testkit/commands";
-import { restartedBetween, snapshot } from "../../testkit/processes";
-import { freeStablePort, ROLES, runAsUser, sshRun, type TestHostInfo, type TestUserRole, userProcesses } from "../../testkit/test-host";
+import { restartedBetween, snapshot, supervisordPid } from "../../testkit/processes";
+import {
+  freeStablePort,
+  pidRunning,
+  ROLES,
+  runAsUser,
+  sshRun,
+  type TestHostInfo,
+  type TestUserRole,
+  userProcesses,
+} from "../../testkit/test-host";
 import { baseline, GROUP, instanceDir, shellLoop } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import { expectBaselineUp, Fixture, hostFile, listFiles, onlyRestarted, pidsOf, variantWith, waitFor } from "./support/fixture";
@@ -222,8 +231,15 @@ describe.skipIf(!info)(`security (${skipReason ?? "real host"})`, () => {
         .replace(/\n {4}def setCredentials[\s\S]*?return True\n/, "\n");
       fs.writeFileSync(ext, v1);
       expect(fs.readFileSync(ext, "utf8")).not.toContain("def setCredentials");
-      const restart = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown >/dev/null; sleep 2; ${dir}/bin/ensure`);
+      // Shut down, and gone (polled, not slept on) before ensure starts it again with the old extension.
+      const old = supervisordPid("jtm") as number;
+      expect(old).toBeGreaterThan(1);
+      const shutdown = runAsUser("jtm", `${dir}/bin/supervisorctl shutdown`);
+      expect(shutdown.code, shutdown.output).toBe(0);
+      await waitFor(`supervisord ${old} gone`, () => !pidRunning(old), 60_000);
+      const restart = runAsUser("jtm", `${dir}/bin/ensure`);
       expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+      expect(restart.stdout).toMatch(/supervisord was not running: started/);
       const before = snapshot();
       const oldKey = instanceSecrets("jtm");
 
