@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { pidsByProgram, supervisordPid } from "../../testkit/processes";
+import { instanceState, pidsByProgram, supervisordPid } from "../../testkit/processes";
 import type { Project } from "../../testkit/project";
 import { ROLES, type TestHostInfo } from "../../testkit/test-host";
 import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
@@ -32,12 +32,15 @@ const instanceDirInState = (file: string) => [
   ),
 ];
 
-/** Every PID of a deployment: supervisord's and each process', both instances. */
-function deploymentPids(deployment: string): Record<string, number | undefined> {
-  const out: Record<string, number | undefined> = {};
+/** Every process of a deployment, both instances: supervisord's PID, each program's PID, state and start time. */
+function deploymentProcesses(deployment: string): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const role of ROLES) {
-    out[`${role} supervisord`] = supervisordPid(role, deployment);
-    for (const [k, pid] of Object.entries(pidsByProgram(role, deployment))) out[`${role} ${k}`] = pid;
+    const s = instanceState(role, deployment);
+    // The pidfile and supervisord's own answer agree: the instance asked is the one running.
+    expect(supervisordPid(role, deployment), `${role}-${deployment} pidfile`).toBe(s.supervisord);
+    out[`${role} supervisord`] = String(s.supervisord);
+    for (const [k, p] of Object.entries(s.processes)) out[`${role} ${k}`] = `${p.state} pid ${p.pid} started ${p.start}`;
   }
   return out;
 }
@@ -103,11 +106,12 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
     const prodFiles = ROLES.map((r) => project.stateFile(r, "prod"));
     const devFiles = ROLES.map((r) => project.stateFile(r, "dev"));
     const prodState = prodFiles.map((f) => fs.readFileSync(f));
-    const prodHashes = prodFiles.map(fileHash);
     const devHashes = devFiles.map(fileHash);
-    const prodPids = deploymentPids("prod");
-    const devPids = deploymentPids("dev");
-    for (const p of Object.values(prodPids)) expect(p).toBeDefined();
+    const prodBefore = deploymentProcesses("prod");
+    const devBefore = deploymentProcesses("dev");
+    // Prod is up before the dev deploy: each supervisord and loop has a live PID, each one-shot exited.
+    expect(Object.values(prodBefore).filter((p) => !/^\d+$|^RUNNING pid [1-9]\d* |^EXITED pid 0 /.test(p))).toEqual([]);
+    expect(Object.values(prodBefore).filter((p) => p.startsWith("RUNNING")).length).toBe(4);
 
     // Prod's state replaced by text that is no state: if the dev deploy read it, it would fail;
     // if it wrote it, the hash would change. (The working directory was last set up for prod:
@@ -116,10 +120,13 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
     for (const f of prodFiles) fs.writeFileSync(f, poison);
     const poisonHash = fileHash(prodFiles[0]);
     let r: ReturnType<Project["cdktf"]>;
+    // What the dev deploy left in prod's state files, read before they are restored below (a file
+    // that vanished throws here: it is not "unchanged").
+    let prodAfterDeploy: string[];
     try {
       r = project.cdktf(CHANGE, ["deploy", stackName("jaws"), stackName("jtm"), "--auto-approve"], { JAWS_DEPLOYMENT: "dev" });
     } finally {
-      for (const f of prodFiles) expect(fileHash(f), `${f} during the dev deploy`).toBe(poisonHash);
+      prodAfterDeploy = prodFiles.map(fileHash);
       for (const [i, f] of prodFiles.entries()) fs.writeFileSync(f, prodState[i]);
     }
     timing("deployments: cdktf deploy of the dev change (both stacks)", r.ms);
@@ -129,14 +136,15 @@ describe.skipIf(!info)(`deployments side by side (${skipReason ?? "real host"})`
     // sites/backend-switch.ts) instead of Terraform stopping on "Backend configuration changed".
     expect(r.output).toMatch(/jaws-testhost: backend path="[^"]*state\/dev\/[^"]*" \(was path="[^"]*state\/prod\//);
 
-    // Prod: same state bytes, same processes.
-    expect(prodFiles.map(fileHash)).toEqual(prodHashes);
-    expect(deploymentPids("prod")).toEqual(prodPids);
-    // Dev: its state was written, and the changed program (only it) restarted.
+    // Prod: its state files never written (the poison is intact), its processes untouched.
+    expect(prodAfterDeploy, "prod's state files after the dev deploy").toEqual(prodFiles.map(() => poisonHash));
+    expect(deploymentProcesses("prod")).toEqual(prodBefore);
+    // Dev: its jaws state was written, and the changed program (only it) restarted.
     expect(devFiles.map(fileHash)[0]).not.toBe(devHashes[0]);
-    const devAfter = deploymentPids("dev");
-    const restarted = Object.keys(devAfter).filter((k) => devAfter[k] !== devPids[k]);
+    const devAfter = deploymentProcesses("dev");
+    const restarted = Object.keys(devAfter).filter((k) => devAfter[k] !== devBefore[k]);
     expect(restarted).toEqual(["jaws jaws-dev:jaws-greeter"]);
+    expect(Object.keys(devAfter)).toEqual(Object.keys(devBefore));
 
     // And prod, planned from its own state, still has nothing to do.
     project.synth(siteBaseline(), "prod");

@@ -1,19 +1,22 @@
 /**
  * The state backend chosen by configuration: JAWS_STATE_BACKEND=pg against a real
  * PostgreSQL (a throw-away server started here). A stack is deployed with its state in
- * PostgreSQL; then two applies of one stack run at once (after a change, so both have work): the
- * second fails on the state lock with Terraform's clear message, the first succeeds, and the state
- * stays intact (listed, and a following plan is clean).
+ * PostgreSQL; then two applies of one stack run at once (after a change, so both have work): while
+ * the first is held on the host (the test holds the instance's deploy lock) its advisory lock is
+ * seen in pg_locks and the second fails on it with Terraform's clear message; the first then
+ * succeeds, no advisory lock is left, and the state stays intact (listed, a following plan is clean).
  *
  * Without PostgreSQL's server binaries the test is skipped with the reason; under CI it fails.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type RunResult, start } from "../../testkit/commands";
 import { pidsByProgram } from "../../testkit/processes";
 import { Project } from "../../testkit/project";
 import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
-import { siteBaseline, stackName } from "../../testkit/test-site";
+import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
 import { inCI, useTestHost } from "../host/use-test-host";
 import { siteWithGreeting, timing } from "./support/fixture";
 import { postgresPrerequisites, ThrowawayPostgres } from "./support/postgres";
@@ -73,14 +76,36 @@ describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "r
     const serialBefore = stateSerial(project);
     const greeterBefore = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
 
-    // The first apply: started, and seen working on the host (it holds the lock for its whole run).
+    // The first apply is kept inside its run by a gate: the test holds the instance's deploy lock on
+    // the host (the flock the deploy bundle takes), so the first apply, holding the state lock,
+    // waits on the host until the gate opens. No window to race.
+    const hostLock = `${instanceDir("jaws")}/.deploy/lock`;
+    expect(fs.existsSync(hostLock), hostLock).toBe(true);
+    const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "jaws-pg-gate-")), "open");
+    const holder = start("flock", ["--exclusive", hostLock, "sh", "-c", `echo held; while [ ! -e '${gate}' ]; do sleep 0.1; done`]);
+    await holder.waitForLine(/^held$/);
+    const advisoryLocks = () => Number(pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", DB));
+    expect(advisoryLocks(), "no advisory lock before the applies").toBe(0);
+
     const t0 = Date.now();
     const first = project.startTerraform("jaws", ["apply", "-auto-approve", "-input=false"]);
-    await first.waitForLine(/Provisioning with|Creating\.\.\.|Destroying\.\.\./);
-    // The second, while the first is provisioning; no waiting for the lock.
-    const second = await project.startTerraform("jaws", ["apply", "-auto-approve", "-input=false", "-lock-timeout=0s"]).done;
+    let second: RunResult;
+    let heldDuring: number;
+    try {
+      // On the host, waiting behind the gate: its state lock is taken.
+      await first.waitForLine(/another deploy of this instance is running; waiting up to \d+s for its lock/, 120_000);
+      heldDuring = advisoryLocks();
+      // The second, while the first holds the state lock; no waiting for it.
+      second = await project.startTerraform("jaws", ["apply", "-auto-approve", "-input=false", "-lock-timeout=0s"]).done;
+    } finally {
+      fs.writeFileSync(gate, "");
+    }
     const firstResult = await first.done;
+    expect((await holder.done).code).toBe(0);
+    fs.rmSync(path.dirname(gate), { recursive: true, force: true });
     timing("state-pg: the two concurrent applies", Date.now() - t0);
+
+    expect(heldDuring, "advisory locks while the first apply runs").toBeGreaterThanOrEqual(1);
 
     console.info(`--- the second apply ---\n${second.output}`);
     expect(second.code, second.output).toBe(1);
@@ -101,7 +126,7 @@ describe.skipIf(!info || pgSkip)(`pg state backend (${skipReason ?? pgSkip ?? "r
     const plan = project.plan("jaws");
     expect(plan.code, plan.output).toBe(0);
     // The lock is released: a later plan took it (above) and no lock is left behind.
-    expect(pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", DB)).toBe("0");
+    expect(advisoryLocks()).toBe(0);
     const greeterAfter = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
     expect(greeterAfter).toBeGreaterThan(0);
     expect(greeterAfter).not.toBe(greeterBefore);
