@@ -255,11 +255,22 @@ export async function spawnStateServer(opts: StateServerOptions): Promise<StateS
     child.once("exit", (code) => reject(new Error(`state server exited (${code}) before listening: ${out}`)));
   });
   const auth = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString("base64")}`;
-  const call = async (method: string, route: string) => {
-    const r = await fetch(`${url}/_test/${route}`, { method, headers: { Authorization: auth } });
-    if (r.status !== 200) throw new Error(`state server: ${method} /_test/${route}: ${r.status}`);
-    return r.json();
-  };
+  // A new connection per call (agent: false): after a test ran a command synchronously (event loop
+  // blocked), a kept-alive one may have been closed by the server unseen ("other side closed").
+  const call = (method: string, route: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const req = http.request(`${url}/_test/${route}`, { method, agent: false, headers: { Authorization: auth } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          if (res.statusCode !== 200) reject(new Error(`state server: ${method} /_test/${route}: ${res.statusCode}`));
+          else resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
   return {
     url,
     apiUrl: `${url}/api/v4`,

@@ -20,6 +20,8 @@ export interface InstanceVariant {
   services: Record<string, JawsServiceOptions>;
   options?: SiteInstance["options"];
   control?: SiteInstance["control"];
+  /** No key file: Terraform authenticates with the keys of the ssh-agent (SSH_AUTH_SOCK), as CI does. */
+  sshAgent?: boolean;
 }
 
 /** Plain, mutable data: tests derive variants by changing a copy of the baseline. */
@@ -48,7 +50,7 @@ export function testSite(info: TestHostInfo, variant: Variant): SiteDefinition {
       control: variant[role].control,
       services: () => variant[role].services,
       options: {
-        privateKeyFile: info.users[role].privateKeyPath,
+        privateKeyFile: variant[role].sshAgent ? undefined : info.users[role].privateKeyPath,
         // Debian's supervisor, no PyPI on the test machine.
         venvSystemSitePackages: true,
         pipNoIndex: true,

@@ -7,25 +7,34 @@
  * - `gitlab-ci-local --list` (GitLab's schema) accepts it;
  * - the `test`, `diff` and `deploy` jobs run with gitlab-ci-local in shell mode in a copy of the
  *   working tree, the diff and deploy jobs pointed at the test host through variables only (the
- *   matrix value STACK overridden with --variable, the real matrix left as it is).
+ *   matrix value STACK overridden with --variable, the real matrix left as it is), as GitLab would
+ *   run them: the pipeline's `gitlab` state backend against the harness's state server
+ *   (testkit/state-server.ts: GitLab's routes, lock rules and basic auth with the job token; GitLab
+ *   itself is the stand-in), and the deploy key given as SSH_PRIVATE_KEY_FILE, loaded into the
+ *   job's ssh-agent by scripts/ci-ssh-agent.sh (no key file in the site).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunResult, run } from "../../testkit/commands";
-import { environ, pidsByProgram } from "../../testkit/processes";
+import { environ, pidsByProgram, procScan } from "../../testkit/processes";
 import { BIN, Project, REPO } from "../../testkit/project";
+import { type StateServerProcess, spawnStateServer } from "../../testkit/state-server";
 import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
 import { siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
-import { fileHash, siteWithGreeting, timing } from "./support/fixture";
+import { siteWithGreeting, timing } from "./support/fixture";
 import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support/pipeline";
 
 const { info, skipReason } = useTestHost();
 
 const DEPLOYMENTS = ["dev", "staging", "prod"];
-const CHANGE = siteWithGreeting("from-ci");
+/** What gitlab-ci-local gives every job as CI_PROJECT_ID. */
+const GLCL_PROJECT_ID = "1217";
+/** The jaws stack's state of the dev deployment on the state server (constructs/state-backend.ts). */
+const STATE_KEY = `${GLCL_PROJECT_ID}/${stackName("jaws")}-dev`;
+const STATE_PATH = `/api/v4/projects/${GLCL_PROJECT_ID}/terraform/state/${stackName("jaws")}-dev`;
 
 /** Stacks the real app synthesizes for JAWS_SITES=cori (no host, no key needed). */
 function coriStacks(): string[] {
@@ -143,15 +152,36 @@ describe("the GitLab pipeline, read", () => {
 
 describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipReason ?? "real host"})`, () => {
   const host = info as TestHostInfo;
-  const project = new Project(host, { viaApp: true });
+  /** What GitLab gives each job as CI_JOB_TOKEN: the state server's password (TF_HTTP_PASSWORD: $CI_JOB_TOKEN). */
+  const jobToken = `glcl-job-token-${Math.random().toString(36).slice(2)}`;
+  let server: StateServerProcess;
+  let project: Project;
   let copy: string;
   /** What CI variables give the diff and deploy jobs for the test site. */
   let testSiteVars: Record<string, string>;
 
   beforeAll(async () => {
-    const t0 = Date.now();
+    let t0 = Date.now();
     copy = workingTreeCopy();
     timing("pipeline: copy of the working tree", Date.now() - t0);
+    t0 = Date.now();
+    // GitLab's managed Terraform state: the harness's state server (GitLab's routes, lock rules and basic auth).
+    server = await spawnStateServer({ username: "gitlab-ci-token", password: jobToken });
+    timing("pipeline: state server started", Date.now() - t0);
+    // The harness deploys the baseline into the same state the jobs use (gitlab-ci-local's CI_PROJECT_ID).
+    project = new Project(host, {
+      viaApp: true,
+      env: {
+        JAWS_STATE_BACKEND: "gitlab",
+        JAWS_GITLAB_API_URL: server.apiUrl,
+        JAWS_GITLAB_PROJECT_ID: GLCL_PROJECT_ID,
+        TF_HTTP_USERNAME: "gitlab-ci-token",
+        TF_HTTP_PASSWORD: jobToken,
+      },
+    });
+    // The jobs authenticate through the agent their before_script starts: no key file in the site.
+    const agentVariant = siteWithGreeting("from-ci");
+    for (const role of ROLES) agentVariant[role].sshAgent = true;
     testSiteVars = {
       // node_modules is linked into the copy (npm ci: about a minute, and .ci/run has just run it).
       JAWS_CI_SKIP_NPM_CI: "1",
@@ -159,15 +189,21 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
       STACK: stackName("jaws"),
       JAWS_SITES: "testhost",
       JAWS_SITES_MODULE: "testkit/test-site.ts",
-      // The host and the changed variant (the host key, the port and the users' keys with them).
-      JAWS_TEST_SITE: project.setVariant(CHANGE, host, path.join(project.dir, "ci-site.json")),
+      // The host and the changed variant (the host key and the port with them).
+      JAWS_TEST_SITE: project.setVariant(agentVariant, host, path.join(project.dir, "ci-site.json")),
       JAWS_DEPLOY_RESOURCE: "terraform_data",
-      JAWS_STATE_BACKEND: "local",
+      // What GitLab sets: the API of its server (here the state server) and the job token. The
+      // pipeline's own variables choose the gitlab backend and pass the token as TF_HTTP_PASSWORD.
+      CI_API_V4_URL: server.apiUrl,
+      CI_JOB_TOKEN: jobToken,
+      // The deploy key as GitLab's file variable gives it: a path. scripts/ci-ssh-agent.sh loads it.
+      SSH_PRIVATE_KEY_FILE: host.users.jaws.privateKeyPath,
     };
   });
-  afterAll(() => {
+  afterAll(async () => {
     for (const role of ROLES) resetUserHome(host, role);
-    project.remove();
+    project?.remove();
+    await server?.stop();
     if (copy) fs.rmSync(path.dirname(copy), { recursive: true, force: true });
   });
 
@@ -197,18 +233,15 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(r.output).toMatch(/Test Files\s+\d+ passed/);
   });
 
-  test("the diff job shows the plan of a one-line change against the deployed state; the deploy job applies it", async () => {
+  test("the diff job shows the plan of a one-line change against the state on the (GitLab) state server; the deploy job applies it through ssh-agent", async () => {
     let t0 = Date.now();
-    await project.deploy(siteBaseline());
+    await project.deploy(siteBaseline(), { roles: ["jaws"] });
     timing("pipeline: deploy of the test site (the state the diff job reads)", Date.now() - t0);
-    for (const role of ROLES) {
-      const dst = path.join(copy, "state", "dev", path.basename(project.stateFile(role)));
-      fs.mkdirSync(path.dirname(dst), { recursive: true });
-      fs.copyFileSync(project.stateFile(role), dst);
-    }
-    const state = path.join(copy, "state", "dev", `terraform.${stackName("jaws")}.tfstate`);
-    const before = fileHash(state);
+    const before = await server.status();
+    expect(Object.keys(before.states)).toEqual([STATE_KEY]);
     const greeter = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
+    const agents = () => procScan((argv) => /(^|\/)ssh-agent$/.test(argv[0])).map((p) => p.pid);
+    const agentsBefore = agents();
 
     // One entry of the real matrix, its STACK pointed at the test site.
     const diff = glcl(copy, ["diff: [jaws-cori,dev]", ...variables(testSiteVars)]);
@@ -220,9 +253,14 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(diff.output).toMatch(/\+ export GREETING=from-ci/);
     expect(diff.output).toMatch(/Plan: 1 to add, 0 to change, 1 to destroy\./);
     expect(diff.output).not.toContain("jaws-ticker");
-    // A diff changes nothing: same state, same process.
-    expect(fileHash(state)).toBe(before);
+    // The diff read the state from the server (as the job token), wrote nothing, left no lock.
+    const afterDiff = await server.status();
+    expect(afterDiff.requests.slice(before.requests.length)).toContain(`GET ${STATE_PATH} 200`);
+    expect(afterDiff.requests.filter((q) => / 40[13]$/.test(q))).toEqual([]);
+    expect(afterDiff.versions.length).toBe(before.versions.length);
+    expect(afterDiff.locks).toEqual({});
     expect(pidsByProgram("jaws")["jaws-dev:jaws-greeter"]).toBe(greeter);
+    expect(fs.existsSync(path.join(copy, "state")), "no local state in the job's checkout").toBe(false);
 
     t0 = Date.now();
     const deploy = glcl(copy, ["deploy: [jaws-cori,dev]", ...variables(testSiteVars)]);
@@ -233,6 +271,28 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     const after = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
     expect(after).not.toBe(greeter);
     expect(environ(after).GREETING).toBe("from-ci");
-    expect(fileHash(state)).not.toBe(before);
+
+    // The new state is on the server: written under the job's lock, which was released.
+    const afterDeploy = await server.status();
+    expect(afterDeploy.states[STATE_KEY].serial).toBeGreaterThan(before.states[STATE_KEY].serial);
+    expect(afterDeploy.requests.slice(afterDiff.requests.length)).toEqual(
+      expect.arrayContaining([`POST ${STATE_PATH}/lock 200`, `POST ${STATE_PATH} 200`, `DELETE ${STATE_PATH}/lock 200`]),
+    );
+    expect(afterDeploy.locks).toEqual({});
+    expect(fs.existsSync(path.join(copy, "state")), "no local state in the job's checkout").toBe(false);
+
+    // SSH through the agent the job started: the stack has no key, only `agent`; gitlab-ci-local got
+    // no SSH_AUTH_SOCK from this test (glcl's plain environment), so the job's agent was the only way in.
+    const stack = JSON.parse(fs.readFileSync(path.join(copy, "cdktf.out", "stacks", stackName("jaws"), "cdk.tf.json"), "utf8"));
+    const connections = Object.values(stack.resource.terraform_data as Record<string, { connection: Record<string, string> }>).map(
+      (r) => r.connection,
+    );
+    expect(connections).toHaveLength(2);
+    for (const c of connections) {
+      expect(c).toMatchObject({ agent: "true" });
+      expect(c).not.toHaveProperty("private_key");
+    }
+    // ...and the job killed its agent at its end.
+    expect(agents().filter((p) => !agentsBefore.includes(p))).toEqual([]);
   });
 });
