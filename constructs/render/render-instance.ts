@@ -311,7 +311,12 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     ...controlPackageFiles().map((f) => ({ path: `lib/${f}`, content: staticFile(f), mode: "0600" })),
     { path: "state/programs.json", content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
   ];
-  const deployId = hash(files.map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"));
+  // bin/deploy carries the id, so it is hashed with an empty one: a setting only the deploy script
+  // renders (ensureCron) changes the id too.
+  const deployScript = template("deploy.sh.hbs")({ ...ctx0, deployId: "" });
+  const deployId = hash(
+    [...files, { path: "bin/deploy", mode: "0700", content: deployScript }].map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"),
+  );
   const ctx = { ...ctx0, deployId };
   files.push(
     { path: "bin/deploy", content: template("deploy.sh.hbs")(ctx), mode: "0700" },

@@ -251,7 +251,9 @@ describe("the deploy bundle", () => {
       expect(r.bundle).toContain(`deploy id ${r.deployId}`);
       expect(r.files.find((f) => f.path === "state/deploy-id")?.content).toBe(`${r.deployId}\n`);
     }
-    expect(new Set([a, b, c].map((r) => r.deployId)).size).toBe(3);
+    // A setting only the deploy script renders changes the id too.
+    const d = renderInstance(model({ ensureCron: true }, { p: { command: ["true"] } }));
+    expect(new Set([a, b, c, d].map((r) => r.deployId)).size).toBe(4);
   });
 
   it("refuses to render an invalid model", () => {
