@@ -14,7 +14,7 @@ import xmlrpc.client
 
 from .config import dropin_files, read_sections
 from .connection import info_by_name
-from .programs import ACTIVE_STATES
+from .programs import ACTIVE_STATES, start_process
 
 
 def record_path(d):
@@ -101,9 +101,4 @@ def start_groups(s, groups, record, out=print):
         was_running = set(f.read().split())
     for full, info in sorted(info_by_name(s).items()):
         if info["group"] in groups and full in was_running:
-            try:
-                s.supervisor.startProcess(full, False)
-                out("started drop-in process %s" % full)
-            except xmlrpc.client.Fault as e:
-                if "ALREADY_STARTED" not in e.faultString:
-                    raise
+            start_process(s, full, out, "started drop-in process %s")

@@ -52,6 +52,16 @@ def apply(s, out=print):
             out("%s group %s" % (word, ", ".join(names)))
 
 
+def start_process(s, full, out, message):
+    """Starts one process without waiting for it (the health gate does); one already running is fine."""
+    try:
+        s.supervisor.startProcess(full, False)
+        out(message % full)
+    except xmlrpc.client.Fault as e:
+        if "ALREADY_STARTED" not in e.faultString:
+            raise
+
+
 def start_programs(s, manifest, names, record=None, out=print):
     """Starts the processes of the programs `names` that autostart, or that `record` says were running."""
     autostart = {p["name"] for p in manifest["programs"] if p["autostart"]}
@@ -64,9 +74,4 @@ def start_programs(s, manifest, names, record=None, out=print):
         program = next(p["name"] for p in manifest["programs"] if proc in p["processes"])
         if program not in autostart and full not in was_running:
             continue
-        try:
-            s.supervisor.startProcess(full, False)
-            out("started %s" % full)
-        except xmlrpc.client.Fault as e:
-            if "ALREADY_STARTED" not in e.faultString:
-                raise
+        start_process(s, full, out, "started %s")
