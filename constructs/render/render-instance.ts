@@ -303,24 +303,25 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
   const manifest = renderManifest(m, sections, wrappers);
   const ctx0 = scriptContext(m);
   const files: RenderedFile[] = [
-    { path: "supervisord.conf", content: conf, mode: "0600" },
+    { path: HOST_FILES.supervisordConf, content: conf, mode: "0600" },
     ...[...wrappers].map(([name, content]) => ({ path: `bin/${name}.sh`, content, mode: "0700" })),
-    { path: "bin/supervisorctl", content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
-    { path: "bin/ensure", content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
-    { path: "lib/jaws-lib.sh", content: template("lib.sh.hbs")(ctx0), mode: "0600" },
+    { path: HOST_FILES.supervisorctl, content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
+    { path: HOST_FILES.ensure, content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
+    { path: HOST_FILES.shellLib, content: template("lib.sh.hbs")(ctx0), mode: "0600" },
     ...controlPackageFiles().map((f) => ({ path: `lib/${f}`, content: staticFile(f), mode: "0600" })),
-    { path: "state/programs.json", content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
+    { path: HOST_FILES.programs, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
   ];
-  // bin/deploy carries the id, so it is hashed with an empty one: a setting only the deploy script
-  // renders (ensureCron) changes the id too.
-  const deployScript = template("deploy.sh.hbs")({ ...ctx0, deployId: "" });
+  // bin/deploy names the deploy id it belongs to, and the id covers bin/deploy too (a setting only
+  // the deploy script renders, such as ensureCron, changes it): rendered once with a marker, hashed, filled in.
+  const marker = "JAWS_DEPLOY_ID_MARKER";
+  const deployDraft = template("deploy.sh.hbs")({ ...ctx0, deployId: marker });
   const deployId = hash(
-    [...files, { path: "bin/deploy", mode: "0700", content: deployScript }].map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"),
+    [...files, { path: "bin/deploy", mode: "0700", content: deployDraft }].map((f) => `${f.path}\0${f.mode}\0${f.content}`).join("\0"),
   );
   const ctx = { ...ctx0, deployId };
   files.push(
-    { path: "bin/deploy", content: template("deploy.sh.hbs")(ctx), mode: "0700" },
-    { path: "state/deploy-id", content: `${deployId}\n`, mode: "0600" },
+    { path: "bin/deploy", content: deployDraft.replaceAll(marker, deployId), mode: "0700" },
+    { path: HOST_FILES.deployId, content: `${deployId}\n`, mode: "0600" },
   );
   const bundle = template("bundle.sh.hbs")({
     ...ctx,
