@@ -5,6 +5,7 @@
  * the reading worked.
  */
 import * as fs from "node:fs";
+import { HOST_FILES, hostPath } from "../constructs/host-layout";
 import { readIfThere, runAsUser, SYSTEM_PYTHON, TEST_USERS, type TestUserRole, userProcesses } from "./test-host";
 import { instanceDir } from "./test-site";
 
@@ -49,7 +50,7 @@ export function supervisorState(role: TestUserRole, ctlConf: string, python = SY
 /** One deployed instance of the test site, through its own venv and key. */
 export function instanceState(role: TestUserRole, deployment?: string): SupervisorState {
   const dir = instanceDir(role, deployment);
-  return supervisorState(role, `${dir}/secret/supervisorctl.conf`, `${dir}/venv/bin/python`);
+  return supervisorState(role, hostPath(dir, HOST_FILES.supervisorctlConf), hostPath(dir, HOST_FILES.venvPython));
 }
 
 /** {"group:process": pid (0 when not running)} of a deployed instance. */

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { JawsServiceOptions } from "../../constructs";
+import { controlCommand } from "../../constructs/host-layout";
 import { type RunOptions, type RunResult, runOk, type StampedLine, start } from "../../testkit/commands";
 import { instanceState, restartedBetween, type Snapshot, snapshot, supervisorState } from "../../testkit/processes";
 import { Project, REPO } from "../../testkit/project";
@@ -246,8 +247,7 @@ export async function benchDeploy(repeats: number): Promise<PartResult> {
         for (const role of ROLES) project.terraform(role, ["validate"]);
       } else if (via === SCRIPT) {
         // Our instances shut down first, so that both run on an otherwise idle host.
-        for (const role of ROLES)
-          runAsUser(role, `${instanceDir(role)}/venv/bin/python -m jawsctl --dir ${instanceDir(role)} shutdown --timeout 60`);
+        for (const role of ROLES) runAsUser(role, [...controlCommand(instanceDir(role)), "shutdown", "--timeout", "60"].join(" "));
         writeBaselineSources(src, info, v);
         await startBaseline(info, src);
       }
