@@ -175,9 +175,8 @@ describe.skipIf(!info)(`recovery (${skipReason ?? "real host"})`, () => {
 
       const ticker = (marker: string) => (v: Variant) =>
         (v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop(marker) });
-      // With a program change: ensureCron alone is only in bin/deploy, which the deploy id leaves
-      // out, so it would not redeploy a running instance.
-      const [first] = await fx.project.deploy(cron(ticker("jaws-cron-1")));
+      // ensureCron alone: the flag is only in bin/deploy, which the deploy id covers.
+      const [first] = await fx.project.deploy(cron());
       expect(first.output).toMatch(/crontab: ensure script scheduled \(\*\/5 \* \* \* \*\)/);
       // A second deploy (with a program change) keeps exactly one entry.
       const [second] = await fx.project.deploy(cron(ticker("jaws-cron")));
