@@ -2,6 +2,7 @@
  * The public API of jaws-deploy: two constructs, their props, the problem type, and the stack
  * helpers an app needs. Everything else is internal.
  */
+export type { CommandHealthCheck, HealthCheck, HealthCheckTiming, HttpHealthCheck, TcpHealthCheck } from "./health-check";
 export { JawsService, type JawsServiceOptions, type JawsServiceProps } from "./jaws-service";
 export type { InstanceModel } from "./model/instance";
 export type { AutoRestart, ByteSize, Deployment, DeployResourceKind, LogLevel, SignalName } from "./model/values";

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import type { HealthCheck } from "./health-check";
 import { resolveService } from "./model/service";
 import type { AutoRestart, ByteSize, SignalName } from "./model/values";
 import type { SupervisorInstance } from "./supervisor-instance";
@@ -102,6 +103,22 @@ export interface JawsServiceOptions {
    * @default - none
    */
   readonly shellPreamble?: readonly string[];
+  /**
+   * A probe that proves the program serves: a TCP connect, an HTTP GET or a command in the
+   * program's environment, run on the host. The deploy's health gate waits for RUNNING and a
+   * passing probe (a failing one rolls the deploy back); the status command shows its result and
+   * age. A change of the probe restarts this program (it is part of the program's fingerprint).
+   * @default - none: RUNNING is healthy
+   */
+  readonly healthCheck?: HealthCheck;
+  /**
+   * The ensure script restarts the program once its probe has failed this many times in a row
+   * (one probe per ensure run), with a back-off between restarts (the probe's interval times 2,
+   * 4, 8... up to an hour; it ends when the probe passes 10 minutes after the last restart); each
+   * failure, restart and held-back restart is logged in `log/probes.log`. Needs `healthCheck`.
+   * @default - never restarted for a failing probe
+   */
+  readonly restartOnProbeFailures?: number;
 }
 
 export interface JawsServiceProps extends JawsServiceOptions {

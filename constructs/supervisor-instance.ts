@@ -380,6 +380,7 @@ export class SupervisorInstance extends Construct {
       t[section === "" ? "file:supervisord.conf" : `file:supervisord.conf[${section}]`] = text;
     }
     for (const [name, text] of r.wrappers) t[`file:bin/${name}.sh`] = text;
+    for (const [name, text] of r.probes) t[`probe:${name}`] = text;
     return t;
   }
 

@@ -3,6 +3,7 @@ import { shlexSplit } from "../render/escape";
 import { CONTROL_CHARS } from "../render/syntax";
 import type { Problem } from "../rules/problem";
 import { normalisePath, tokenProblems } from "./input";
+import { type ProbeModel, resolveProbe } from "./probe";
 import type { AutoRestart, ByteSize, SignalName } from "./values";
 
 export interface ServiceModel {
@@ -41,6 +42,10 @@ export interface ServiceModel {
   readonly venv?: string;
   readonly loginShell: boolean;
   readonly shellPreamble: readonly string[];
+  /** The health probe, if any. */
+  readonly probe?: ProbeModel;
+  /** Failing probes in a row after which ensure restarts the program (undefined: never). */
+  readonly restartOnProbeFailures?: number;
   /** Problems of the raw props found before any rule (cdktf tokens). */
   readonly inputProblems: readonly Problem[];
 }
@@ -85,6 +90,8 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
     venv: normalisePath(o.venv),
     loginShell: o.loginShell ?? false,
     shellPreamble: o.shellPreamble ?? [],
+    probe: resolveProbe(o.healthCheck),
+    restartOnProbeFailures: o.restartOnProbeFailures,
     inputProblems: tokenProblems(o, path),
   };
 }

@@ -15,6 +15,7 @@ import {
   supervisorCommandLine,
   supervisorEnvironment,
 } from "./escape";
+import { type ProbeManifest, probeDescription, probeManifest, probeService, probeWrapperPath } from "./probe";
 import { expand, processExpansions } from "./syntax";
 
 // templates/ sits at the package root, two levels up from constructs/render/ (source) and from
@@ -79,8 +80,12 @@ export interface ProgramManifest {
   readonly autostart: boolean;
   readonly oneShot: boolean;
   readonly exitcodes: readonly number[];
-  /** Hash of the program's section and wrapper: a change restarts exactly this program. */
+  /** Hash of the program's section, wrapper and probe: a change restarts exactly this program. */
   readonly fingerprint: string;
+  /** The health probe (absent without one). */
+  readonly probe?: ProbeManifest;
+  /** Failing probes in a row after which ensure restarts the program (absent: never). */
+  readonly restartOnProbeFailures?: number;
 }
 
 export interface Manifest {
@@ -98,6 +103,8 @@ export interface RenderedInstance {
   readonly configSections: ReadonlyMap<string, string>;
   /** The wrapper script of each program that has one, by program name. */
   readonly wrappers: ReadonlyMap<string, string>;
+  /** The probe of each program that has one, as readable text (a trigger), by program name. */
+  readonly probes: ReadonlyMap<string, string>;
   readonly files: readonly RenderedFile[];
   readonly manifest: Manifest;
   /** The file uploaded by Terraform: writes every file into the staging dir and runs the deploy. */
@@ -208,7 +215,12 @@ export function configSections(conf: string): Map<string, string> {
   return out;
 }
 
-function renderManifest(m: InstanceModel, secs: ReadonlyMap<string, string>, wrappers: ReadonlyMap<string, string>): Manifest {
+function renderManifest(
+  m: InstanceModel,
+  secs: ReadonlyMap<string, string>,
+  wrappers: ReadonlyMap<string, string>,
+  probeWrappers: ReadonlyMap<string, string>,
+): Manifest {
   const instanceText = [...secs]
     .filter(([name]) => !name.startsWith("program:") && !name.startsWith("group:"))
     .map(([, text]) => text.replace(/^;.*\n/gm, ""))
@@ -216,14 +228,21 @@ function renderManifest(m: InstanceModel, secs: ReadonlyMap<string, string>, wra
   return {
     group: m.group.name,
     instance: hash(instanceText + SUPERVISORD_IMPORTS.map(staticFile).join("") + m.python.supervisorVersion),
-    programs: m.services.map((s) => ({
-      name: s.name,
-      processes: processNames(m, s),
-      autostart: s.autostart,
-      oneShot: s.oneShot,
-      exitcodes: s.exitcodes,
-      fingerprint: hash((secs.get(`program:${s.name}`) ?? "") + (wrappers.get(s.name) ?? "")),
-    })),
+    programs: m.services.map((s) => {
+      const probe = probeManifest(m, s);
+      // Without a probe the fingerprint and the entry are what they were before probes existed.
+      const probeText = probe ? `\0probe\0${JSON.stringify(probe)}\0${probeWrappers.get(s.name) ?? ""}` : "";
+      return {
+        name: s.name,
+        processes: processNames(m, s),
+        autostart: s.autostart,
+        oneShot: s.oneShot,
+        exitcodes: s.exitcodes,
+        fingerprint: hash((secs.get(`program:${s.name}`) ?? "") + (wrappers.get(s.name) ?? "") + probeText),
+        ...(probe ? { probe } : {}),
+        ...(s.restartOnProbeFailures !== undefined ? { restartOnProbeFailures: s.restartOnProbeFailures } : {}),
+      };
+    }),
   };
 }
 
@@ -252,6 +271,7 @@ function scriptContext(m: InstanceModel) {
     systemSitePackages: m.python.systemSitePackages,
     pipArgs: pipArgs(m),
     ensureCron: m.ensureCron,
+    probeRestarts: m.services.some((s) => s.probe !== undefined && s.restartOnProbeFailures !== undefined),
     cronSchedule: m.ensureCronSchedule,
     directories: m.directories.map((d) => ({ path: d.path, mode: d.mode, group: d.group ?? "", acl: d.defaultAcl.join(",") })),
     setfacl: m.setfacl,
@@ -299,12 +319,25 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
   const m = assertValid(model);
   const conf = renderSupervisordConfig(m);
   const wrappers = new Map(m.services.filter((s) => s.useWrapper).map((s) => [s.name, renderWrapper(m, s)]));
+  const probeWrappers = new Map(
+    m.services.flatMap((s) => {
+      const ps = probeService(s);
+      return ps ? [[s.name, renderWrapper(m, ps)] as const] : [];
+    }),
+  );
   const sections = configSections(conf);
-  const manifest = renderManifest(m, sections, wrappers);
+  const manifest = renderManifest(m, sections, wrappers, probeWrappers);
+  const probes = new Map(
+    m.services.flatMap((s) => {
+      const d = probeDescription(s);
+      return d === undefined ? [] : [[s.name, d] as const];
+    }),
+  );
   const ctx0 = scriptContext(m);
   const files: RenderedFile[] = [
     { path: HOST_FILES.supervisordConf, content: conf, mode: "0600" },
     ...[...wrappers].map(([name, content]) => ({ path: `bin/${name}.sh`, content, mode: "0700" })),
+    ...[...probeWrappers].map(([name, content]) => ({ path: probeWrapperPath(name), content, mode: "0700" })),
     { path: HOST_FILES.supervisorctl, content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
     { path: HOST_FILES.ensure, content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
     { path: HOST_FILES.shellLib, content: template("lib.sh.hbs")(ctx0), mode: "0600" },
@@ -333,6 +366,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     supervisordConf: conf,
     configSections: sections,
     wrappers,
+    probes,
     files,
     manifest,
     bundle,

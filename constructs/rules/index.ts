@@ -10,6 +10,7 @@ import { directoriesRule } from "./directories";
 import { directoriesNeededRule } from "./directories-needed";
 import { fileNamesRule } from "./file-names";
 import { groupRule } from "./group";
+import { healthCheckRule } from "./health-check";
 import { identityRule } from "./identity";
 import { includesRule } from "./includes";
 import { inputRule } from "./input";
@@ -38,7 +39,13 @@ export const INSTANCE_RULES: readonly InstanceRule[] = [
   includesRule,
   preflightRule,
 ];
-export const SERVICE_RULES: readonly ServiceRule[] = [programCommandRule, programProcessRule, programLogsRule, programEnvironmentRule];
+export const SERVICE_RULES: readonly ServiceRule[] = [
+  programCommandRule,
+  programProcessRule,
+  programLogsRule,
+  programEnvironmentRule,
+  healthCheckRule,
+];
 
 export function validateInstance(m: InstanceModel): Problem[] {
   return [...INSTANCE_RULES.flatMap((rule) => rule(m)), ...m.services.flatMap((s) => SERVICE_RULES.flatMap((rule) => rule(s, m)))];

@@ -1,10 +1,11 @@
 """The command line of jawsctl (`--help` lists the subcommands; the package docstring says how it runs on the host)."""
 
 import argparse
+import os
 import sys
 import xmlrpc.client
 
-from . import config, connection, credentials, dropins, health, manifest, preflight, processes, programs
+from . import config, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs
 
 
 def parser():
@@ -54,6 +55,8 @@ def parser():
     h = sub.add_parser("health", help="the health gate: every autostart process of MANIFEST up")
     h.add_argument("--manifest", required=True)
     h.add_argument("--timeout", type=float, default=60)
+    pe = sub.add_parser("probe-ensure", help="probe each program with restartOnProbeFailures once; restart one failing that often")
+    pe.add_argument("--manifest", required=True)
     return p
 
 
@@ -65,6 +68,20 @@ def check_config(a):
 
 def plan(a):
     print(manifest.plan_shell(manifest.plan(manifest.load(a.old), manifest.load(a.new))))
+
+
+def status(a):
+    """The process table, then each probe's result and age (a probe older than its interval runs first)."""
+    infos = connection.info_by_name(connection.proxy(a.dir))
+    health.print_status(infos)
+    probes.print_rows(probes.status_rows(a.dir, manifest.load(os.path.join(a.dir, "state", "programs.json")), infos), sys.stdout)
+
+
+def probe_ensure(a):
+    s = connection.proxy(a.dir)
+    m = manifest.load(a.manifest)
+    if any(p.get("restartOnProbeFailures") for p in probes.probed(m)):
+        probes.ensure(s, a.dir, m, connection.info_by_name(s), sys.stdout)
 
 
 def rotate_key(a):
@@ -90,9 +107,10 @@ COMMANDS = {
     "dropin-record": lambda a: dropins.save(a.dir, a.conf),
     "dropin-stop": lambda a: dropins.stop_groups(connection.proxy(a.dir), a.groups, a.record),
     "dropin-start": lambda a: dropins.start_groups(connection.proxy(a.dir), a.groups, a.record),
-    "status": lambda a: health.print_status(connection.info_by_name(connection.proxy(a.dir))),
+    "status": status,
+    "probe-ensure": probe_ensure,
     "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
-    "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout),
+    "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout, d=a.dir),
 }
 
 

@@ -4,6 +4,7 @@ import json
 import sys
 import time
 
+from . import probes
 from .connection import info_by_name
 
 RUNNING_STATES = {"RUNNING"}
@@ -51,25 +52,51 @@ def pids_json(infos):
     return json.dumps({k: v["pid"] for k, v in infos.items()}, sort_keys=True)
 
 
-def health(s, manifest, timeout, out=None, err=None, sleep=time.sleep):
-    """Waits up to `timeout` seconds until every autostart process of `manifest` is ok; a failed
-    one ends the wait at once. On failure: the bad processes, the status and their log tails on
-    `err`, and SystemExit(1)."""
+def health(s, manifest, timeout, out=None, err=None, sleep=time.sleep, d=None, runner=probes.run):
+    """Waits up to `timeout` seconds until every autostart process of `manifest` is ok and every
+    probe of those programs has passed `successes` times in a row (a probe runs once its program's
+    processes are RUNNING, then every `intervalSeconds`; results go to state/probes.json of `d`).
+    A failed process ends the wait at once; a failing probe fails at the timeout (a service may
+    take a while to answer). On failure: the bad processes, the status, the probes' last output and
+    the processes' log tails on `err`, and SystemExit(1)."""
     out, err = out or sys.stdout, err or sys.stderr
     deadline = time.time() + timeout
+    gated = [p for p in probes.probed(manifest) if p["autostart"] and not p["oneShot"]] if d else []
+    state = probes.load_state(d) if gated else {}
+    passes = {p["name"]: 0 for p in gated}
+    due = {p["name"]: 0.0 for p in gated}
     while True:
         infos = info_by_name(s)
         v = verdicts(manifest, infos)
         failed = sorted(f for f, x in v.items() if x == "failed")
         waiting = sorted(f for f, x in v.items() if x == "waiting")
-        if not failed and not waiting:
-            out.write("health: %d process(es) up\n" % len(v))
+        for p in gated:
+            n = p["name"]
+            if passes[n] < p["probe"]["successes"] and time.time() >= due[n] and probes.running(manifest, p, infos):
+                e = probes.observe(d, state, p, runner=runner)
+                passes[n] = passes[n] + 1 if e["ok"] else 0
+                due[n] = time.time() + p["probe"]["intervalSeconds"]
+                probes.save_state(d, state)
+        unproven = [p for p in gated if passes[p["name"]] < p["probe"]["successes"]]
+        if not failed and not waiting and not unproven:
+            out.write("health: %d process(es) up%s\n" % (len(v), ", %d probe(s) passing" % len(gated) if gated else ""))
             return
         if failed or time.time() > deadline:
             break
         sleep(0.5)
     bad = failed or waiting
-    err.write("health gate failed: %s %s\n" % (", ".join(bad), "did not start" if failed else "not RUNNING after %ss" % timeout))
+    if bad:
+        err.write("health gate failed: %s %s\n" % (", ".join(bad), "did not start" if failed else "not RUNNING after %gs" % timeout))
+    failing = [p for p in unproven if not failed and not waiting]
+    for p in failing:
+        e = state.get(p["name"])
+        full = "%s:%s" % (manifest["group"], p["name"])
+        last = e["detail"] if e and "detail" in e else "never ran (not RUNNING)"
+        err.write(
+            "health gate failed: %s is RUNNING but its probe (%s) did not pass %d time(s) in a row within %gs; last result: %s\n"
+            % (full, probes.describe(p["probe"]), p["probe"]["successes"], timeout, last)
+        )
+        bad = bad + ["%s:%s" % (manifest["group"], proc) for proc in p["processes"]]
     print_status(infos, err)
     for full in bad:
         for stream, fn in (("stdout", s.supervisor.tailProcessStdoutLog), ("stderr", s.supervisor.tailProcessStderrLog)):

@@ -162,6 +162,12 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
   ["wrapper env newline", model({}, { p: { ...ok, environment: { A: "x\ny" } } }), "app/jaws/p", "environment.A"],
   ["direct env backslash", model({}, { p: { ...ok, useWrapper: false, environment: { A: "C:\\x" } } }), "app/jaws/p", "environment.A"],
   ["direct env quote", model({}, { p: { ...ok, useWrapper: false, environment: { A: "it's" } } }), "app/jaws/p", "environment.A"],
+  [
+    "health check tcp port 0 (more rows in health-check.test.ts)",
+    model({}, { p: { ...ok, healthCheck: { tcp: 0 } } }),
+    "app/jaws/p",
+    "healthCheck.tcp",
+  ],
   ["venv without wrapper", model({}, { p: { ...ok, useWrapper: false, venv: "/srv/venv" } }), "app/jaws/p", "venv"],
   ["login shell without the wrapper", model({}, { p: { ...ok, useWrapper: false, loginShell: true } }), "app/jaws/p", "loginShell"],
   [
