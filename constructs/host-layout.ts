@@ -42,6 +42,10 @@ export const HOST_FILES = {
   /** The manifest of what the host runs, replaced once a deploy passed its health gate. */
   programs: "state/programs.json",
   deployId: "state/deploy-id",
+  /** The releases the host runs (PythonRelease), replaced with programs.json; shape in render-instance.ts releasesSpec. */
+  releases: "state/releases.json",
+  /** The config files the host runs, with keyed fingerprints (jawsctl config_files.py). */
+  configFiles: "state/config-files.json",
   /** The shell library sourced by deploy, ensure and destroy. */
   shellLib: "lib/jaws-lib.sh",
   /** The jawsctl package; lib/ is on the venv's sys.path (see templates/jawsctl/__init__.py). */

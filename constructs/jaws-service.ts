@@ -1,7 +1,9 @@
 import { Construct } from "constructs";
+import type { ConfigFile } from "./config-file";
 import type { HealthCheck } from "./health-check";
 import { resolveService } from "./model/service";
 import type { AutoRestart, ByteSize, SignalName } from "./model/values";
+import type { PythonRelease } from "./python-release";
 import type { SupervisorInstance } from "./supervisor-instance";
 
 /** A program of an instance, without the instance: what a site definition lists per program. */
@@ -119,6 +121,18 @@ export interface JawsServiceOptions {
    * @default - never restarted for a failing probe
    */
   readonly restartOnProbeFailures?: number;
+  /**
+   * The release the program runs with: its wrapper activates the release's venv
+   * (`releases/<package>/current`, instead of `venv`), and a new version restarts it.
+   * @default - none
+   */
+  readonly release?: PythonRelease;
+  /**
+   * Config files the program reads: it restarts when one of them changes (a plain value or a
+   * secret), and only then.
+   * @default - none
+   */
+  readonly configFiles?: readonly ConfigFile[];
 }
 
 export interface JawsServiceProps extends JawsServiceOptions {

@@ -1,11 +1,16 @@
+import type { TerraformResource } from "cdktf";
 import { Construct } from "constructs";
 import { controlCommand, HOST_FILES, hostPath } from "./host-layout";
+import type { ConfigFileModel } from "./model/config-file";
 import { type InstanceModel, resolveInstance } from "./model/instance";
+import type { ReleaseModel } from "./model/release";
 import type { ServiceModel } from "./model/service";
 import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
 import { type RenderedInstance, renderInstance } from "./render/render-instance";
+import { renderSecretsScript } from "./render/secrets-script";
 import { formatProblem, hostConflicts, instanceWarnings, type Problem, validateInstance } from "./rules";
-import { addOutput, createDeployResources, warn } from "./terraform";
+import { fingerprintKeyWarning, readSecretFingerprints, type SecretFingerprints } from "./secret-fingerprints";
+import { addOutput, createDeployResources, createSecretsResource, warn } from "./terraform";
 
 /**
  * Props of SupervisorInstance: one supervisord process on one host, run as one Unix user.
@@ -249,6 +254,13 @@ export interface SupervisorInstanceProps {
    * @default null_resource
    */
   readonly deployResource?: DeployResourceKind;
+  /**
+   * The CI variable holding the key of the secrets' keyed fingerprints (HMAC-SHA256), read at
+   * synth by deploy jobs only: a rotated secret re-runs the deploy, an unchanged one opens no SSH
+   * session. Without it (a diff job) the secrets are not compared (synth warns).
+   * @default JAWS_SECRETS_FINGERPRINT_KEY
+   */
+  readonly secretsFingerprintKeyVariable?: string;
 }
 
 /** A directory the programs of an instance need. */
@@ -306,6 +318,11 @@ export class SupervisorInstance extends Construct {
   readonly ensureScript: string;
   private readonly props: SupervisorInstanceProps;
   private readonly services: ServiceModel[] = [];
+  private readonly releases: ReleaseModel[] = [];
+  private readonly configFiles: ConfigFileModel[] = [];
+  private readonly deployResource: TerraformResource;
+  private secretsResource?: TerraformResource;
+  private fingerprints?: SecretFingerprints;
   private resolved?: InstanceModel;
   private rendered?: RenderedInstance;
 
@@ -318,7 +335,7 @@ export class SupervisorInstance extends Construct {
     this.controlCommand = controlCommand(model.dir);
     this.ensureScript = hostPath(model.dir, HOST_FILES.ensure);
 
-    createDeployResources(this, {
+    this.deployResource = createDeployResources(this, {
       kind: model.deployResource,
       connection: model.ssh,
       instanceDirectory: model.dir,
@@ -328,7 +345,7 @@ export class SupervisorInstance extends Construct {
       triggers: () => this.triggers(),
       bundle: () => this.render().bundle,
       destroyScript: () => this.render().destroyScript,
-    });
+    }).deploy;
 
     for (const w of instanceWarnings(model)) warn(this, formatProblem(w));
     // cdktf prefixes each message with this construct's path: other paths (a program's) are named.
@@ -345,10 +362,44 @@ export class SupervisorInstance extends Construct {
     this.resolved = undefined;
   }
 
+  /** Called by PythonRelease. */
+  addRelease(release: ReleaseModel): void {
+    if (this.rendered) throw new Error(`${this.node.path}: cannot add release ${release.package} after synthesis`);
+    this.releases.push(release);
+    this.resolved = undefined;
+  }
+
+  /** Called by ConfigFile; the first file with a secret adds the resource that sends the secrets. */
+  addConfigFile(file: ConfigFileModel): void {
+    if (this.rendered) throw new Error(`${this.node.path}: cannot add config file ${file.declaredPath} after synthesis`);
+    this.configFiles.push(file);
+    this.resolved = undefined;
+    if (!this.secretsResource && Object.keys(file.secrets).length > 0) {
+      const warning = fingerprintKeyWarning(this.model().secretsFingerprintKeyVariable);
+      if (warning) warn(this, warning);
+      this.secretsResource = createSecretsResource(this, this.deployResource, {
+        kind: this.model().deployResource,
+        isValid: () => this.problems().length === 0,
+        triggers: () => this.secretFingerprints().triggers,
+        comparable: warning === undefined,
+        script: () => renderSecretsScript(this.model()),
+      });
+    }
+  }
+
   /** The resolved model: defaults applied, services included (what validation and rendering see). */
   model(): InstanceModel {
-    this.resolved ??= resolveInstance(this.props, this.node.path, this.services);
+    this.resolved ??= resolveInstance(this.props, this.node.path, this.services, {
+      releases: this.releases,
+      configFiles: this.configFiles,
+    });
     return this.resolved;
+  }
+
+  /** The keyed fingerprints of the secrets' values (read from the environment once, at synth). */
+  private secretFingerprints(): SecretFingerprints {
+    this.fingerprints ??= readSecretFingerprints(this.model());
+    return this.fingerprints;
   }
 
   /** Everything the host gets (validated; throws the problems otherwise). */
@@ -359,7 +410,8 @@ export class SupervisorInstance extends Construct {
 
   /** Everything wrong with the instance: its own rules, then its conflicts with the app's other instances. */
   private problems(): Problem[] {
-    return [...validateInstance(this.model()), ...this.hostConflicts()];
+    const secrets = this.secretsResource ? this.secretFingerprints().problems : [];
+    return [...validateInstance(this.model()), ...this.hostConflicts(), ...secrets];
   }
 
   /** This instance's conflicts with the other instances of the app, found by walking the construct tree. */
@@ -381,6 +433,9 @@ export class SupervisorInstance extends Construct {
     }
     for (const [name, text] of r.wrappers) t[`file:bin/${name}.sh`] = text;
     for (const [name, text] of r.probes) t[`probe:${name}`] = text;
+    // The version of each release, and each config file's plain text (its secrets are placeholders).
+    for (const rel of this.model().releases) t[`release:${rel.package}`] = rel.version;
+    for (const [file, text] of r.configFiles) t[`config:${file}`] = text;
     return t;
   }
 

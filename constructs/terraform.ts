@@ -8,6 +8,7 @@ import {
   Annotations,
   anyToHclTerraform,
   anyToTerraform,
+  dependable,
   Fn,
   HttpBackend,
   hashMapper,
@@ -171,6 +172,59 @@ export function createDeployResources(
     [instance],
   );
   return { instance, deploy };
+}
+
+/** What the secrets of an instance's config files need (see secret-fingerprints.ts). */
+export interface SecretsResourceSpec {
+  readonly kind: DeployResourceKind;
+  readonly isValid: () => boolean;
+  /** Keyed fingerprints of the secrets' values (never a value, never a plain hash). */
+  readonly triggers: () => Record<string, string>;
+  /** False at a synth without the fingerprint key: the triggers are then ignored. */
+  readonly comparable: boolean;
+  /** Bash run on the machine that runs Terraform: checks the variables, sends the values over SSH's stdin. */
+  readonly script: () => string;
+}
+
+/**
+ * `config_secrets`: a resource whose triggers are the secrets' keyed fingerprints and whose only
+ * provisioner is a `local-exec` of the send script (no value in its text: the script reads the CI
+ * variables itself and pipes them to one SSH session). A changed fingerprint replaces it, and
+ * `replace_triggered_by` then replaces the deploy (which runs after it), so the new values are
+ * rendered into the config files; an unchanged one plans nothing and opens no SSH session. Without
+ * the key (a diff job) the triggers are ignored, so a plan shows no false change.
+ */
+export function createSecretsResource(scope: Construct, deploy: TerraformResource, spec: SecretsResourceSpec): TerraformResource {
+  const triggersAttr = spec.kind === "terraform_data" ? "triggers_replace" : "triggers";
+  const triggers = Lazy.anyValue({
+    produce: () =>
+      Object.fromEntries(
+        Object.entries(spec.isValid() ? spec.triggers() : { invalid: "see the validation errors" }).map(([k, v]) => [k, literal(v)]),
+      ),
+  });
+  const common = {
+    provisioners: [
+      {
+        type: "local-exec" as const,
+        interpreter: ["bash", "-c"],
+        command: Lazy.stringValue({ produce: () => (spec.isValid() ? `\${base64decode("${toBase64(spec.script())}")}` : "exit 1") }),
+      },
+    ],
+    lifecycle: spec.comparable ? undefined : { ignoreChanges: [triggersAttr] },
+  };
+  let secrets: TerraformResource;
+  if (spec.kind === "terraform_data") {
+    secrets = new TerraformData(scope, "config_secrets", { ...common, triggersReplace: triggers });
+  } else {
+    ensureNullProvider(scope);
+    secrets = new NullResource(scope, "config_secrets", { ...common, triggers: triggers as unknown as Record<string, string> });
+    // replace_triggered_by (below) came with Terraform 1.2.
+    TerraformStack.of(scope).addOverride("terraform.required_version", ">= 1.2");
+  }
+  // A plain reference: Terraform refuses `${...}` here (cdktf would write the resource's fqn so).
+  deploy.lifecycle = { ...deploy.lifecycle, replaceTriggeredBy: [`${secrets.terraformResourceType}.${secrets.friendlyUniqueId}`] };
+  deploy.dependsOn = [...(deploy.dependsOn ?? []), dependable(secrets)];
+  return secrets;
 }
 
 /** A stack output a person can paste (a command line). */

@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
+import { sshTarget } from "../constructs";
 import { readEnvironment } from "../sites/environment";
 import { addSiteStacks } from "../sites/stacks";
-import { sshTarget } from "./ssh-args";
 
 export interface InstanceStatus {
   readonly instance: string;
@@ -33,7 +33,7 @@ export function siteStatus(siteName: string, deployment?: string, env: NodeJS.Pr
       const m = inst.model();
       const label = `${m.name}-${m.deployment} (${m.ssh.user}@${m.ssh.host}:${m.ssh.port})`;
       const knownHostsFile = join(tmp, `${m.name}.known_hosts`);
-      const target = sshTarget(m, knownHostsFile);
+      const target = sshTarget(m.ssh, knownHostsFile, (p) => p.replace(/^~\//, `${process.env.HOME}/`));
       writeFileSync(knownHostsFile, target.knownHosts);
       // The instance directory is validated (a safe path alphabet), so it needs no quoting.
       const [python] = inst.controlCommand;

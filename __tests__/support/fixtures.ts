@@ -3,8 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type App, type TerraformStack, Testing } from "cdktf";
-import type { InstanceModel, JawsServiceOptions, SupervisorInstanceProps } from "../../constructs";
+import type { ConfigFileProps, InstanceModel, JawsServiceOptions, PythonReleaseProps, SupervisorInstanceProps } from "../../constructs";
+import { resolveConfigFile } from "../../constructs/model/config-file";
 import { resolveInstance } from "../../constructs/model/instance";
+import { currentRelease, resolveRelease } from "../../constructs/model/release";
 import { resolveService } from "../../constructs/model/service";
 import { type ParsedConfig, parseSupervisordConfig, SUPERVISOR_PYTHON } from "./supervisord-parser";
 
@@ -35,6 +37,38 @@ export function model(
   const dir = resolveInstance(o, path).dir;
   const svcs = Object.entries(services).map(([name, s]) => resolveService(s, name, dir, `${path}/${name}`));
   return resolveInstance(o, path, svcs);
+}
+
+/** A program of `appModel`: its release and config files named by their ids. */
+export type AppService = Omit<JawsServiceOptions, "release" | "configFiles"> & { release?: string; configFiles?: string[] };
+
+/** Builds a model with releases and config files (by id), as PythonRelease, ConfigFile and JawsService do. */
+export function appModel(
+  parts: {
+    releases?: Record<string, PythonReleaseProps>;
+    configFiles?: Record<string, ConfigFileProps>;
+    services?: Record<string, AppService>;
+  },
+  options: Partial<SupervisorInstanceProps> = {},
+  path = "app/jaws",
+): InstanceModel {
+  const o = { ...BASE_OPTIONS, ...options };
+  const base = resolveInstance(o, path);
+  const releases = Object.entries(parts.releases ?? {}).map(([id, r]) => resolveRelease(r, base.dir, base.python.command, `${path}/${id}`));
+  const files = Object.entries(parts.configFiles ?? {}).map(([id, f]) => resolveConfigFile(f, base.dir, `${path}/${id}`));
+  const ids = (id: string, list: string[]) => list.indexOf(id);
+  const releaseIds = Object.keys(parts.releases ?? {});
+  const fileIds = Object.keys(parts.configFiles ?? {});
+  const services = Object.entries(parts.services ?? {}).map(([name, s]) => {
+    const r = s.release === undefined ? undefined : releases[ids(s.release, releaseIds)];
+    const opts = {
+      ...s,
+      release: r && ({ package: r.package, version: r.version, venvDirectory: currentRelease(r) } as never),
+      configFiles: (s.configFiles ?? []).map((id) => ({ path: files[ids(id, fileIds)]?.file ?? `/nowhere/${id}` }) as never),
+    } as JawsServiceOptions;
+    return resolveService(opts, name, base.dir, `${path}/${name}`);
+  });
+  return resolveInstance(o, path, services, { releases, configFiles: files });
 }
 
 /**

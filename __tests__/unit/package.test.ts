@@ -84,7 +84,9 @@ describe("the packed library in a fresh cdktf app", () => {
 
   it("importing the package synthesizes nothing", () => {
     const out = run(process.execPath, ["-e", "const m = require('jaws-deploy'); console.log(Object.keys(m).sort().join(','))"], app);
-    expect(out.trim()).toBe("JawsService,STATE_BACKEND_KINDS,SupervisorInstance,ValidationError,createStack,stateBackendFor");
+    expect(out.trim()).toBe(
+      "ConfigFile,JawsService,PythonRelease,STATE_BACKEND_KINDS,SupervisorInstance,ValidationError,createStack,sshTarget,stateBackendFor",
+    );
     expect(existsSync(join(app, "cdktf.out"))).toBe(false);
   });
 

@@ -1,6 +1,8 @@
 import type { Problem } from "../rules/problem";
 import type { SupervisorInstanceProps } from "../supervisor-instance";
+import type { ConfigFileModel } from "./config-file";
 import { normalisePath, tokenProblems } from "./input";
+import type { ReleaseModel } from "./release";
 import type { ServiceModel } from "./service";
 import type { ByteSize, DeployResourceKind, LogLevel } from "./values";
 
@@ -76,6 +78,12 @@ export interface InstanceModel {
   readonly deployResource: DeployResourceKind;
   readonly redeployToken?: string;
   readonly services: readonly ServiceModel[];
+  /** Python releases installed for the programs (PythonRelease). */
+  readonly releases: readonly ReleaseModel[];
+  /** Config files rendered on the host (ConfigFile). */
+  readonly configFiles: readonly ConfigFileModel[];
+  /** The CI variable holding the key of the secrets' fingerprints (see secret-fingerprints.ts). */
+  readonly secretsFingerprintKeyVariable: string;
   readonly directories: readonly DirectoryModel[];
   readonly setfacl: boolean;
   readonly includeFiles: readonly string[];
@@ -86,7 +94,12 @@ export interface InstanceModel {
 }
 
 /** Applies the defaults; does not validate (see rules/). */
-export function resolveInstance(o: SupervisorInstanceProps, path: string, services: readonly ServiceModel[] = []): InstanceModel {
+export function resolveInstance(
+  o: SupervisorInstanceProps,
+  path: string,
+  services: readonly ServiceModel[] = [],
+  app: { readonly releases?: readonly ReleaseModel[]; readonly configFiles?: readonly ConfigFileModel[] } = {},
+): InstanceModel {
   const baseDirectory = normalisePath(o.baseDirectory ?? `/home/${o.user}/jaws-supervisor`);
   const dir = normalisePath(`${baseDirectory}/${o.name}-${o.deployment}`);
   const control: ControlEndpoint =
@@ -153,6 +166,9 @@ export function resolveInstance(o: SupervisorInstanceProps, path: string, servic
     deployResource: o.deployResource ?? "null_resource",
     redeployToken: o.redeployToken,
     services,
+    releases: app.releases ?? [],
+    configFiles: app.configFiles ?? [],
+    secretsFingerprintKeyVariable: o.secretsFingerprintKeyVariable ?? "JAWS_SECRETS_FINGERPRINT_KEY",
     directories: (o.directories ?? []).map((d) => ({
       path: normalisePath(d.path),
       mode: d.mode ?? "0750",

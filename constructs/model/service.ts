@@ -46,6 +46,10 @@ export interface ServiceModel {
   readonly probe?: ProbeModel;
   /** Failing probes in a row after which ensure restarts the program (undefined: never). */
   readonly restartOnProbeFailures?: number;
+  /** The release the program runs with (its venv is the release's `current`). */
+  readonly release?: { readonly package: string; readonly version: string; readonly venv: string };
+  /** Absolute host paths of the config files the program reads. */
+  readonly configFiles: readonly string[];
   /** Problems of the raw props found before any rule (cdktf tokens). */
   readonly inputProblems: readonly Problem[];
 }
@@ -87,11 +91,18 @@ export function resolveService(o: JawsServiceOptions, name: string, instanceDir:
     useWrapper: o.useWrapper ?? true,
     wrapperFile: `${instanceDir}/bin/${name}.sh`,
     locale: o.locale ?? "en_US.UTF-8",
-    venv: normalisePath(o.venv),
+    venv: normalisePath(o.venv) ?? o.release?.venvDirectory,
+    release: o.release && { package: o.release.package, version: o.release.version, venv: o.release.venvDirectory },
+    configFiles: (o.configFiles ?? []).map((f) => f.path),
     loginShell: o.loginShell ?? false,
     shellPreamble: o.shellPreamble ?? [],
     probe: resolveProbe(o.healthCheck),
     restartOnProbeFailures: o.restartOnProbeFailures,
-    inputProblems: tokenProblems(o, path),
+    inputProblems: [
+      ...tokenProblems(o, path),
+      ...(o.venv !== undefined && o.release !== undefined
+        ? [{ path, field: "venv", message: "a program runs with its release's venv or with `venv`, not both: drop `venv`" }]
+        : []),
+    ],
   };
 }

@@ -7,6 +7,7 @@ import type { InstanceModel } from "../model/instance";
 import type { ServiceModel } from "../model/service";
 import { normaliseSignal, renderAutoRestart, renderBoolean, renderByteSize } from "../model/values";
 import { assertValid } from "../rules";
+import { renderConfigFile } from "./config-file";
 import {
   escapePercent,
   escapePercentKeepExpansions,
@@ -61,6 +62,9 @@ function controlPackageFiles(): readonly string[] {
   return controlPackage;
 }
 
+/** The staged spec of the config files (never installed: the host records state/config-files.json). */
+const STAGED_CONFIG_FILES = "config-files.json";
+
 /** What supervisord imports of the package ([rpcinterface:jawsdeploy]): a change restarts it. */
 const SUPERVISORD_IMPORTS = ["jawsctl/__init__.py", "jawsctl/rpc_extension.py"];
 
@@ -105,6 +109,8 @@ export interface RenderedInstance {
   readonly wrappers: ReadonlyMap<string, string>;
   /** The probe of each program that has one, as readable text (a trigger), by program name. */
   readonly probes: ReadonlyMap<string, string>;
+  /** Each config file's text with its secrets as placeholders, by host path. */
+  readonly configFiles: ReadonlyMap<string, string>;
   readonly files: readonly RenderedFile[];
   readonly manifest: Manifest;
   /** The file uploaded by Terraform: writes every file into the staging dir and runs the deploy. */
@@ -238,7 +244,13 @@ function renderManifest(
         autostart: s.autostart,
         oneShot: s.oneShot,
         exitcodes: s.exitcodes,
-        fingerprint: hash((secs.get(`program:${s.name}`) ?? "") + (wrappers.get(s.name) ?? "") + probeText),
+        // The release's version too: its wrapper runs `releases/<package>/current`, whatever the version.
+        fingerprint: hash(
+          (secs.get(`program:${s.name}`) ?? "") +
+            (wrappers.get(s.name) ?? "") +
+            probeText +
+            (s.release ? `\0release ${s.release.package}==${s.release.version}` : ""),
+        ),
         ...(probe ? { probe } : {}),
         ...(s.restartOnProbeFailures !== undefined ? { restartOnProbeFailures: s.restartOnProbeFailures } : {}),
       };
@@ -246,12 +258,55 @@ function renderManifest(
   };
 }
 
-function pipArgs(m: InstanceModel): string {
+function pipOptions(p: { readonly noIndex: boolean; readonly indexUrl?: string; readonly findLinks: readonly string[] }): string[] {
   const args: string[] = [];
-  if (m.python.noIndex) args.push("--no-index");
-  if (m.python.indexUrl) args.push("--index-url", m.python.indexUrl);
-  for (const l of m.python.findLinks) args.push("--find-links", l);
-  return args.map(shellQuote).join(" ");
+  if (p.noIndex) args.push("--no-index");
+  if (p.indexUrl) args.push("--index-url", p.indexUrl);
+  for (const l of p.findLinks) args.push("--find-links", l);
+  return args;
+}
+
+function pipArgs(m: InstanceModel): string {
+  return pipOptions(m.python).map(shellQuote).join(" ");
+}
+
+const usersOf = (m: InstanceModel, uses: (s: ServiceModel) => boolean) => m.services.filter(uses).map((s) => s.name);
+
+/**
+ * state/releases.json: what the deploy installs (read by jawsctl releases.py) and, once the health
+ * gate passed, the record of what the host runs (read by drift detection). Shape, version 1:
+ * {"version": 1, "releases": [{"package", "version", "directory", "python", "pip": [options],
+ * "requirement": "<package>==<version>" or a wheel path, "keep", "programs": [names]}]}
+ */
+function releasesSpec(m: InstanceModel): string {
+  const releases = m.releases.map((r) => ({
+    package: r.package,
+    version: r.version,
+    directory: r.directory,
+    python: r.python,
+    pip: pipOptions(r),
+    requirement: r.wheelFile ?? `${r.package}==${r.version}`,
+    keep: r.keepReleases,
+    programs: usersOf(m, (s) => s.release?.package === r.package),
+  }));
+  return `${JSON.stringify({ version: 1, releases }, null, 2)}\n`;
+}
+
+/**
+ * config-files.json (staged only): each config file's template with secret placeholders, for
+ * jawsctl config_files.py, which renders it on the host and records state/config-files.json.
+ */
+function configFilesSpec(m: InstanceModel, texts: ReadonlyMap<string, string>): string {
+  const files = m.configFiles.map((f) => ({
+    path: f.file,
+    mode: f.mode,
+    group: f.group ?? null,
+    format: f.format,
+    text: texts.get(f.file) ?? "",
+    secrets: Object.fromEntries(Object.entries(f.secrets).map(([n, src]) => [n, src ? `${src.kind}:${src.variable}` : ""])),
+    programs: usersOf(m, (s) => s.configFiles.includes(f.file)),
+  }));
+  return `${JSON.stringify({ version: 1, files }, null, 2)}\n`;
 }
 
 function scriptContext(m: InstanceModel) {
@@ -278,6 +333,8 @@ function scriptContext(m: InstanceModel) {
     dataDirs: m.directories.map((d) => d.path).join(" "),
     locales: wrapperLocales(m),
     preflight: m.preflight.length ? preflightArgs(m) : "",
+    releases: m.releases.length > 0,
+    configFiles: m.configFiles.length > 0,
     ...layoutContext(m),
   };
 }
@@ -333,6 +390,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
       return d === undefined ? [] : [[s.name, d] as const];
     }),
   );
+  const configTexts = new Map(m.configFiles.map((f) => [f.file, renderConfigFile(f).text]));
   const ctx0 = scriptContext(m);
   const files: RenderedFile[] = [
     { path: HOST_FILES.supervisordConf, content: conf, mode: "0600" },
@@ -343,6 +401,8 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     { path: HOST_FILES.shellLib, content: template("lib.sh.hbs")(ctx0), mode: "0600" },
     ...controlPackageFiles().map((f) => ({ path: `lib/${f}`, content: staticFile(f), mode: "0600" })),
     { path: HOST_FILES.programs, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
+    ...(m.releases.length ? [{ path: HOST_FILES.releases, content: releasesSpec(m), mode: "0600" }] : []),
+    ...(m.configFiles.length ? [{ path: STAGED_CONFIG_FILES, content: configFilesSpec(m, configTexts), mode: "0600" }] : []),
   ];
   // bin/deploy names the deploy id it belongs to, and the id covers bin/deploy too (a setting only
   // the deploy script renders, such as ensureCron, changes it): rendered once with a marker, hashed, filled in.
@@ -367,6 +427,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     configSections: sections,
     wrappers,
     probes,
+    configFiles: configTexts,
     files,
     manifest,
     bundle,

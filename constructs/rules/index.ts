@@ -4,6 +4,7 @@
  */
 import type { InstanceModel } from "../model/instance";
 import type { InstanceRule, ServiceRule } from "./checks";
+import { configFilesRule } from "./config-files";
 import { controlRule } from "./control";
 import { deployRule } from "./deploy";
 import { directoriesRule } from "./directories";
@@ -21,6 +22,7 @@ import { programEnvironmentRule } from "./program-environment";
 import { programLogsRule } from "./program-logs";
 import { programProcessRule } from "./program-process";
 import { pythonRule } from "./python";
+import { releasesRule } from "./releases";
 import { sshRule } from "./ssh";
 import { supervisordSectionRule } from "./supervisord-section";
 
@@ -38,6 +40,8 @@ export const INSTANCE_RULES: readonly InstanceRule[] = [
   directoriesNeededRule,
   includesRule,
   preflightRule,
+  releasesRule,
+  configFilesRule,
 ];
 export const SERVICE_RULES: readonly ServiceRule[] = [
   programCommandRule,

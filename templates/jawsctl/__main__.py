@@ -5,7 +5,7 @@ import os
 import sys
 import xmlrpc.client
 
-from . import config, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs
+from . import config, config_files, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs, releases
 
 
 def parser():
@@ -50,6 +50,20 @@ def parser():
         ds = sub.add_parser(name, help=name.replace("-", " ") + ": the processes of drop-in GROUPS")
         ds.add_argument("groups", nargs="*")
         ds.add_argument("--record", required=True, help="processes that were running (written by stop, read by start)")
+    rb = sub.add_parser("release-build", help="build the venv of each release of SPEC not installed yet")
+    rb.add_argument("spec")
+    rs = sub.add_parser("release-switch", help="point each release's current link at SPEC's version")
+    rs.add_argument("spec")
+    rpr = sub.add_parser("release-prune", help="remove releases beyond each one's keep count (never the current or previous)")
+    rpr.add_argument("record")
+    rpr.add_argument("--previous")
+    cr = sub.add_parser("config-render", help="render the staged config files with their secrets (in STAGE)")
+    cr.add_argument("stage")
+    ci = sub.add_parser("config-install", help="install the config files of FROM (the stage or .deploy/previous)")
+    ci.add_argument("from_dir")
+    ci.add_argument("--known", action="append", default=[], help="records whose files FROM does not have are removed")
+    cs = sub.add_parser("config-save", help="keep the installed config files in PREVIOUS for a rollback")
+    cs.add_argument("previous")
     sub.add_parser("status", help="every process, its state, pid and uptime")
     sub.add_parser("pids", help='{"group:process": pid} as JSON')
     h = sub.add_parser("health", help="the health gate: every autostart process of MANIFEST up")
@@ -109,6 +123,12 @@ COMMANDS = {
     "dropin-start": lambda a: dropins.start_groups(connection.proxy(a.dir), a.groups, a.record),
     "status": status,
     "probe-ensure": probe_ensure,
+    "release-build": lambda a: releases.build(a.spec),
+    "release-switch": lambda a: releases.switch(a.spec),
+    "release-prune": lambda a: releases.prune(a.record, a.previous),
+    "config-render": lambda a: config_files.render(a.dir, a.stage),
+    "config-install": lambda a: config_files.install(a.dir, a.from_dir, a.known),
+    "config-save": lambda a: config_files.save_previous(a.dir, a.previous),
     "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
     "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout, d=a.dir),
 }

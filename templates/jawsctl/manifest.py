@@ -22,8 +22,9 @@ def processes_of(manifest, names):
 def plan(old, new):
     """What changes from manifest `old` to `new`: supervisord settings ("same"/"changed") and the
     programs changed, added and removed (sorted names)."""
-    oldp = {p["name"]: p["fingerprint"] for p in old["programs"]}
-    newp = {p["name"]: p["fingerprint"] for p in new["programs"]}
+    # `config`: the digest of the program's config files, rendered on the host (config_files.py).
+    oldp = {p["name"]: (p["fingerprint"], p.get("config")) for p in old["programs"]}
+    newp = {p["name"]: (p["fingerprint"], p.get("config")) for p in new["programs"]}
     return {
         "instance": "changed" if old["instance"] != new["instance"] or old.get("group") != new.get("group") else "same",
         "changed": sorted(n for n in newp if n in oldp and oldp[n] != newp[n]),

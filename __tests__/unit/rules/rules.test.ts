@@ -9,7 +9,7 @@ import {
   ValidationError,
   validateInstance,
 } from "../../../constructs/rules";
-import { model } from "../../support/fixtures";
+import { appModel, model } from "../../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
 
@@ -196,6 +196,14 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
     "environment.A",
   ],
   ["program named like the group", model({}, { "jaws-dev": ok }), "app/jaws/jaws-dev", "name"],
+  // Releases and config files (more in releases-and-config-files.test.ts)
+  ["release version with '/'", appModel({ releases: { site: { package: "jaws-site", version: "2.5/4" } } }), "app/jaws/site", "version"],
+  [
+    "config file with a newline in an INI value",
+    appModel({ configFiles: { conf: { path: "config/a.conf", template: "a = {{a}}\n", values: { a: "x\n[evil]" } } } }),
+    "app/jaws/conf",
+    "values.a",
+  ],
 ];
 
 describe("validation: every rule rejects its bad input with path and field", () => {

@@ -1,22 +1,24 @@
-import type { InstanceModel } from "../constructs";
+import type { SshSettings } from "../model/instance";
 
 /** What `ssh` needs to reach an instance the way the deploy does (pinned host key, same key). */
 export interface SshTarget {
   /** Arguments before the remote command. */
   readonly args: string[];
-  /** known_hosts content to write to `knownHostsFile`. */
+  /** known_hosts content to write to the `knownHostsFile` the args name. */
   readonly knownHosts: string;
 }
 
 const hostEntry = (host: string, port: number) => (port === 22 ? host : `[${host}]:${port}`);
 
 /**
- * ssh arguments for an instance: batch mode, the pinned host key (or no check
- * when the model says so), the key and certificate files, and the bastion.
+ * ssh arguments for an instance: batch mode, the pinned host key (or no check when the model
+ * says so) in `knownHostsFile`, the key and certificate files (or the agent), and the bastion.
+ * The one builder of an ssh command line: the operators' status command and the secrets' send
+ * script both use it. `expandHome` turns `~/x` into a path (ssh itself expands `~` in `-i`
+ * and `CertificateFile`, so the identity is the default).
  */
-export function sshTarget(m: InstanceModel, knownHostsFile: string): SshTarget {
-  const s = m.ssh;
-  const expandHome = (path: string) => path.replace(/^~\//, `${process.env.HOME}/`);
+export function sshTarget(ssh: SshSettings, knownHostsFile: string, expandHome: (path: string) => string = (p) => p): SshTarget {
+  const s = ssh;
   const check = s.insecureSkipHostKeyCheck ? ["-o", "StrictHostKeyChecking=no"] : ["-o", "StrictHostKeyChecking=yes"];
   const args = [
     "-o",
