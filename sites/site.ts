@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { JawsServiceOptions, SupervisorInstanceProps } from "../constructs";
+import type { ConfigFileProps, JawsServiceOptions, PythonReleaseProps, SupervisorInstanceProps } from "../constructs";
 
 /** What differs per deployment of a site (dev, staging, prod side by side on one host). */
 export interface DeploymentSettings {
@@ -20,6 +20,17 @@ export interface DeploymentSettings {
   readonly logLevel?: string;
 }
 
+/**
+ * A program of a site's instance: JawsService's options, with its release and config files named
+ * by their ids in the instance's `releases` and `configFiles` (data, not constructs).
+ */
+export type SiteService = JawsServiceOptions & {
+  /** Id of the instance's release the program runs with. @default - none */
+  readonly releaseId?: string;
+  /** Ids of the instance's config files the program reads. @default - none */
+  readonly configFileIds?: readonly string[];
+};
+
 /** One supervisord instance of a site: who runs it and which programs. */
 export interface SiteInstance {
   /** `jaws` or `jtm`: also the stack name prefix (`jaws-<site>`). */
@@ -28,7 +39,17 @@ export interface SiteInstance {
   /** Directory under which `<name>-<deployment>` is made; must be writable by `user`. */
   readonly baseDirectory: string | ((d: DeploymentContext) => string);
   /** Programs of this instance for one deployment. */
-  readonly services: (d: DeploymentContext) => Readonly<Record<string, JawsServiceOptions>>;
+  readonly services: (d: DeploymentContext) => Readonly<Record<string, SiteService>>;
+  /**
+   * Python releases installed on the host (PythonRelease), by id.
+   * @default - none
+   */
+  readonly releases?: (d: DeploymentContext) => Readonly<Record<string, PythonReleaseProps>>;
+  /**
+   * Config files rendered on the host with their secrets (ConfigFile), by id.
+   * @default - none
+   */
+  readonly configFiles?: (d: DeploymentContext) => Readonly<Record<string, ConfigFileProps>>;
   /**
    * supervisorctl endpoint: a unix socket (mode 0700) or inet_http_server on
    * 127.0.0.1 at the deployment's port of `supervisordPorts`.

@@ -1,9 +1,11 @@
 import type { Construct } from "constructs";
 import {
+  ConfigFile,
   createStack,
   type DeployResourceKind,
   type GitlabProject,
   JawsService,
+  PythonRelease,
   type StateBackendKind,
   SupervisorInstance,
   stateBackendFor,
@@ -77,9 +79,21 @@ export function addSiteStacks(app: Construct, site: SiteDefinition, sel: StackSe
       ...inst.props?.(context),
       ...inst.options,
     });
+    const releases = Object.entries(inst.releases?.(context) ?? {}).map(([id, p]) => [id, new PythonRelease(instance, id, p)] as const);
+    const files = Object.entries(inst.configFiles?.(context) ?? {}).map(([id, p]) => [id, new ConfigFile(instance, id, p)] as const);
+    const byId = <T>(list: readonly (readonly [string, T])[], id: string, what: string, program: string): T => {
+      const found = list.find(([k]) => k === id);
+      if (!found) throw new Error(`site ${site.name}, instance ${inst.name}, program ${program}: no ${what} ${JSON.stringify(id)}`);
+      return found[1];
+    };
     const services = inst.services(context);
-    for (const [name, options] of Object.entries(services)) {
-      new JawsService(stack, name, { instance, ...options });
+    for (const [name, { releaseId, configFileIds, ...options }] of Object.entries(services)) {
+      new JawsService(stack, name, {
+        instance,
+        ...options,
+        release: releaseId === undefined ? options.release : byId(releases, releaseId, "release", name),
+        configFiles: configFileIds === undefined ? options.configFiles : configFileIds.map((id) => byId(files, id, "config file", name)),
+      });
     }
     return instance;
   });

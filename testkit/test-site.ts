@@ -6,9 +6,9 @@
  * the host and the variant from the file named by `JAWS_TEST_SITE` (test code only).
  */
 import { readFileSync } from "node:fs";
-import type { JawsServiceOptions } from "../constructs";
+import type { ConfigFileProps, JawsServiceOptions, PythonReleaseProps } from "../constructs";
 import { jawsDeployments } from "../sites/ports";
-import type { SiteDefinition, SiteInstance } from "../sites/site";
+import type { SiteDefinition, SiteInstance, SiteService } from "../sites/site";
 import { ROLES, SYSTEM_PYTHON, TEST_USERS, type TestHostInfo, type TestUserRole } from "./test-host";
 
 export const SITE_NAME = "testhost";
@@ -17,7 +17,11 @@ export const GROUP = `jaws-${DEPLOYMENT}`;
 
 /** One instance of a variant: its programs and anything else of the instance. */
 export interface InstanceVariant {
-  services: Record<string, JawsServiceOptions>;
+  services: Record<string, SiteService>;
+  /** Releases (PythonRelease) by id; programs name theirs in `releaseId`. */
+  releases?: Record<string, PythonReleaseProps>;
+  /** Config files (ConfigFile) by id; programs name theirs in `configFileIds`. */
+  configFiles?: Record<string, ConfigFileProps>;
   options?: SiteInstance["options"];
   control?: SiteInstance["control"];
   /** No key file: Terraform authenticates with the keys of the ssh-agent (SSH_AUTH_SOCK), as CI does. */
@@ -49,6 +53,8 @@ export function testSite(info: TestHostInfo, variant: Variant): SiteDefinition {
       baseDirectory: `${info.users[role].home}/jaws-supervisor`,
       control: variant[role].control,
       services: () => variant[role].services,
+      releases: () => variant[role].releases ?? {},
+      configFiles: () => variant[role].configFiles ?? {},
       options: {
         privateKeyFile: variant[role].sshAgent ? undefined : info.users[role].privateKeyPath,
         // Debian's supervisor, no PyPI on the test machine.
