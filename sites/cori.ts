@@ -1,4 +1,12 @@
-import { coriEraBackendPrograms, coriEraPaths, coriEraSitePrograms } from "./jaws-programs";
+import { jawsRelease, jawsSiteConfCori } from "./jaws-config";
+import {
+  coriEraBackendPrograms,
+  coriEraPaths,
+  coriEraSitePrograms,
+  JAWS_JTM_RELEASE,
+  JAWS_SITE_CONF,
+  JAWS_SITE_RELEASE,
+} from "./jaws-programs";
 import type { DeploymentContext, DeploymentSettings, SiteDefinition } from "./site";
 
 /**
@@ -12,12 +20,20 @@ import type { DeploymentContext, DeploymentSettings, SiteDefinition } from "./si
  * wrappers also run the site's module line (the era ran it only in its supervisord shims).
  * Not modelled: the access ACLs the daemon's shim set on inputs and data-repository
  * (`setfacl -m g:{jaws,jaws_jtm,genome}:rwx`, not default ACLs: the library sets default ACLs only).
+ *
+ * The application: jaws-site and JTM of JAWS_VERSION 2.6.0 (.gitlab-ci.yml of master), each a
+ * versioned release (`releases/<package>/<version>/` in the instance directory, instead of the
+ * era's venvs `<install>/site` and `<install>/jtm` rebuilt in place by generate-venvs), and
+ * `configs/jaws-site.conf` as generate-configs wrote it, mode 0600 instead of the era's 660, its
+ * passwords from CI variables (sites/jaws-config.ts). jaws-jtm.conf is not rendered here.
  */
 const INSTALL_BASE = "/global/cfs/projectdirs/jaws/jaws-install";
 const JAWS_SCRATCH = "/global/cscratch1/sd/jaws";
 const JTM_SCRATCH = "/global/cscratch1/sd/jaws_jtm";
 const DATA_REPO_BASE = "/global/cfs/projectdirs/jaws";
 const MODULES = ["module load python/3.8-anaconda-2020.11"];
+/** JAWS_VERSION of branch master's .gitlab-ci.yml: jaws_site and jaws_jtm were built from that tree. */
+export const CORI_JAWS_VERSION = "2.6.0";
 
 /** dev/staging/prod: log level, jaws and jtm supervisord ports, Cromwell's port (.gitlab-ci.yml). */
 const DEPLOYMENTS: [string, string, number, number, number][] = [
@@ -50,6 +66,16 @@ export const cori: SiteDefinition = {
       baseDirectory: supervisorDir,
       control: "inet",
       services: (d) => coriEraSitePrograms(d, MODULES),
+      releases: (d) => ({ [JAWS_SITE_RELEASE]: jawsRelease("jaws_site", CORI_JAWS_VERSION, d.settings.installDirectory) }),
+      configFiles: (d) => ({
+        [JAWS_SITE_CONF]: jawsSiteConfCori({
+          deployment: d.deployment,
+          path: coriEraPaths(d.settings.installDirectory).siteConfig,
+          // define-env: SITE_UPLOADS_DIR is the jaws scratch dir's inputs/.
+          uploadsDirectory: `${JAWS_SCRATCH}/jaws-${d.deployment}/inputs`,
+          cromwellPort: d.settings.cromwellPort,
+        }),
+      }),
       props: (d) => {
         const p = coriEraPaths(d.settings.installDirectory);
         const scratch = `${JAWS_SCRATCH}/jaws-${d.deployment}`;
@@ -75,6 +101,7 @@ export const cori: SiteDefinition = {
       baseDirectory: supervisorDir,
       control: "inet",
       services: (d) => coriEraBackendPrograms(d, { modules: MODULES, jtmScratch: jtmScratch(d) }),
+      releases: (d) => ({ [JAWS_JTM_RELEASE]: jawsRelease("jaws_jtm", CORI_JAWS_VERSION, d.settings.installDirectory) }),
       props: (d) => ({
         identifier: `supervisor-backend-${d.deployment}`,
         directories: [

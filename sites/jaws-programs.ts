@@ -1,5 +1,5 @@
 import type { JawsServiceOptions } from "../constructs";
-import type { DeploymentContext } from "./site";
+import type { DeploymentContext, SiteService } from "./site";
 
 /**
  * The JAWS programs as JAWS's own deploy scripts ran them (../shared/reference/jaws-today.md,
@@ -22,23 +22,29 @@ const CORI_ERA: Partial<JawsServiceOptions> = {
 /** Cori-era layout of a deployment (test/integration/define-env): `<install>/{configs,logs,site,jtm}`. */
 export const coriEraPaths = (install: string) => ({
   configs: `${install}/configs`,
+  siteConfig: `${install}/configs/jaws-site.conf`,
   logs: `${install}/logs`,
-  siteVenv: `${install}/site`,
-  jtmVenv: `${install}/jtm`,
   cromwellJar: `${install}/cromwell.jar`,
 });
 
+/** Ids of the releases and config file the site definitions declare (sites/cori.ts, sites/today.ts). */
+export const JAWS_SITE_RELEASE = "jaws-site";
+export const JAWS_JTM_RELEASE = "jaws-jtm";
+export const JAWS_SITE_CONF = "jaws-site-conf";
+
 /**
- * The jaws instance: the three jaws-site 1.x daemons (generate-shims), in the order of the group's
- * `programs=` line. `modules`: the site's Python module line, run in each wrapper before the venv.
+ * The jaws instance: the three jaws-site daemons (generate-shims), in the order of the group's
+ * `programs=` line, run with the jaws-site release and its config file. `modules`: the site's
+ * Python module line, run in each wrapper before the release's venv.
  */
-export function coriEraSitePrograms(d: DeploymentContext, modules: readonly string[]): Record<string, JawsServiceOptions> {
+export function coriEraSitePrograms(d: DeploymentContext, modules: readonly string[]): Record<string, SiteService> {
   const p = coriEraPaths(d.settings.installDirectory);
   const level = d.settings.logLevel ?? "INFO";
-  const site = (log: string, subcommand: string, logLevel = level): JawsServiceOptions => ({
+  const site = (log: string, subcommand: string, logLevel = level): SiteService => ({
     ...CORI_ERA,
-    command: ["jaws-site", "--log", `${p.logs}/${log}`, "--config", `${p.configs}/jaws-site.conf`, "--log-level", logLevel, subcommand],
-    venv: p.siteVenv,
+    command: ["jaws-site", "--log", `${p.logs}/${log}`, "--config", p.siteConfig, "--log-level", logLevel, subcommand],
+    releaseId: JAWS_SITE_RELEASE,
+    configFileIds: [JAWS_SITE_CONF],
     loginShell: true,
     shellPreamble: modules,
   });
@@ -51,26 +57,28 @@ export function coriEraSitePrograms(d: DeploymentContext, modules: readonly stri
 }
 
 /**
- * The cwl-backend (jtm) instance: JTM's manager and Cromwell. JTM starts first and stops last
- * (priority 1 < 9), so Cromwell never runs without the job manager it submits to.
+ * The cwl-backend (jtm) instance: JTM's manager and Cromwell, both with the JTM release (Cromwell's
+ * backend calls `jtm`). JTM starts first and stops last (priority 1 < 9), so Cromwell never runs
+ * without the job manager it submits to.
  */
 export function coriEraBackendPrograms(
   d: DeploymentContext,
   site: { readonly modules: readonly string[]; readonly jtmScratch: string },
-): Record<string, JawsServiceOptions> {
+): Record<string, SiteService> {
   const p = coriEraPaths(d.settings.installDirectory);
   return {
     "jaws-jtm": {
       ...CORI_ERA,
       command: ["jtm", `--config=${p.configs}/jaws-jtm.conf`, "--debug", "manager", "-ld", p.logs],
       environment: { JTM_CONFIG_FILE: `${p.configs}/jaws-jtm.conf` },
-      venv: p.jtmVenv,
+      releaseId: JAWS_JTM_RELEASE,
       priority: 1,
       loginShell: true,
       shellPreamble: site.modules,
     },
     // Its shim (deploy-cromwell) was `#!/usr/bin/env bash`, not a login shell, with JTM's venv on
-    // PATH (Cromwell's backend calls jtm), run from the JTM scratch directory, output to two files.
+    // PATH (Cromwell's backend calls jtm: a new JTM restarts it), run from the JTM scratch directory,
+    // output to two files.
     "jaws-cromwell": {
       ...CORI_ERA,
       command: [
@@ -82,7 +90,7 @@ export function coriEraBackendPrograms(
         p.cromwellJar,
         "server",
       ],
-      venv: p.jtmVenv,
+      releaseId: JAWS_JTM_RELEASE,
       directory: site.jtmScratch,
       stdoutLogfile: `${p.logs}/cromwell.out`,
       stderrLogfile: `${p.logs}/cromwell.err`,
@@ -96,9 +104,12 @@ export function coriEraBackendPrograms(
 
 // ---- Today (branch main, jaws-site 2.x): one instance per site and deployment -----------------
 
-/** How a site runs jaws-site: from a venv, or from the release's Apptainer image. */
+/**
+ * How a site runs jaws-site: JAWS's own venv or Apptainer image (the facts of its CI), or the
+ * versioned release jaws-deploy installs (PythonRelease `jaws-site`, with `jaws-site.conf`).
+ */
 export interface JawsSiteRuntime {
-  readonly install: "venv" | "apptainer-run";
+  readonly install: "venv" | "apptainer-run" | "release";
   /** jaws-site release: the image is `<install>/bin/site-<version>.sif`. */
   readonly version: string;
   /** Path of apptainer on the host. */
@@ -132,11 +143,11 @@ const VENV_LOGS: Record<string, string> = {
 };
 
 /** The four programs of group `jaws-site`, each numprocs=1 startsecs=3 startretries=10 stopasgroup=true autorestart=unexpected. */
-export function jawsSitePrograms(d: DeploymentContext, runtime: JawsSiteRuntime): Record<string, JawsServiceOptions> {
+export function jawsSitePrograms(d: DeploymentContext, runtime: JawsSiteRuntime): Record<string, SiteService> {
   const p = jawsSitePaths(d.settings.installDirectory);
   const level = d.settings.logLevel ?? "INFO";
   const command = (sub: string): string[] =>
-    runtime.install === "venv"
+    runtime.install !== "apptainer-run"
       ? ["jaws-site", "--log", `${p.log}/${VENV_LOGS[sub]}`, "--config", `${p.config}/jaws-site.conf`, "--log-level", level, sub]
       : // The image's runscript adds `--config /etc/config/site/jaws-site.conf` (the mounted file).
         [
@@ -167,7 +178,10 @@ export function jawsSitePrograms(d: DeploymentContext, runtime: JawsSiteRuntime)
         autorestart: "unexpected",
         loginShell: true,
         ...(runtime.install === "venv" ? { venv: p.venv, shellPreamble: runtime.modules } : {}),
-      } satisfies JawsServiceOptions,
+        ...(runtime.install === "release"
+          ? { releaseId: JAWS_SITE_RELEASE, configFileIds: [JAWS_SITE_CONF], shellPreamble: runtime.modules }
+          : {}),
+      } satisfies SiteService,
     ]),
   );
 }

@@ -1,5 +1,6 @@
-import type { PreflightEndpoint } from "../constructs";
-import { type JawsSiteRuntime, jawsSitePaths, jawsSitePrograms } from "./jaws-programs";
+import type { ConfigFileProps, PreflightEndpoint, PythonReleaseProps } from "../constructs";
+import { jawsRelease, jawsSiteConfToday } from "./jaws-config";
+import { JAWS_SITE_CONF, JAWS_SITE_RELEASE, type JawsSiteRuntime, jawsSitePaths, jawsSitePrograms } from "./jaws-programs";
 import type { DeploymentSettings, LaunchTool, SiteDefinition } from "./site";
 
 /**
@@ -24,7 +25,13 @@ import type { DeploymentSettings, LaunchTool, SiteDefinition } from "./site";
  *     `.check-vm-connections` curls (port 443); at Tahoma CI reaches those through
  *     proxy.emsl.pnl.gov:3128, which is checked instead.
  *   - no host keys are pinned: JAWS_HOST_KEY_<SITE> (or sites/known_hosts).
- * Deliberate differences: supervisord's HTTP endpoint listens on 127.0.0.1, not 0.0.0.0.
+ * Deliberate differences: supervisord's HTTP endpoint listens on 127.0.0.1, not 0.0.0.0; the
+ * supervisor-launched sites (JAWS: apptainer-run of bin/site-<version>.sif) run jaws-site from a
+ * versioned release instead (PythonRelease `jaws-site`: a venv per version, JAWS's own "venv"
+ * install method, switched atomically and rolled back by the health gate), with
+ * `config/jaws-site.conf` rendered by the deploy (templates/site.conf's sections, the Globus
+ * client secret in [GLOBUS] instead of site.env, mode 0600), its passwords from CI variables
+ * (sites/jaws-config.ts); the scrontab and systemd sites keep JAWS's facts as data.
  */
 
 /** jaws-site release the sites run (assumed: JAWS_SITE_VERSION of release 2.5.4). */
@@ -56,6 +63,17 @@ interface SiteFacts {
   readonly ports: { readonly supervisord: readonly number[]; readonly cromwell: readonly number[] };
   /** Reached through an HTTP proxy (Tahoma). */
   readonly proxy?: PreflightEndpoint;
+  /** jaws-site.conf's site facts (configs/sites/<site>.sh), for the sites jaws-deploy deploys. */
+  readonly app?: {
+    /** JAWS_GLOBUS_EP (empty at Defiant). */
+    readonly globusEndpoint: string;
+    /** JAWS_GLOBUS_HOST_PATH */
+    readonly globusHostPath: string;
+    /** JAWS_MAX_RAM_GB, JAWS_MAX_CPU, JAWS_MAX_TIME */
+    readonly maxRamGb: number;
+    readonly maxCpu: number;
+    readonly maxTime: number;
+  };
 }
 
 /** configs/deployments/*.sh */
@@ -78,7 +96,9 @@ const EMSL_PROXY: PreflightEndpoint = { name: "EMSL HTTP proxy", host: "proxy.em
 /** One instance `jaws` per deployment (stack `jaws-<site>`), group `jaws-site`, the four programs. */
 function jawsSite(f: SiteFacts): SiteDefinition {
   const modules = f.pythonModule ? [f.pythonModule] : [];
-  const runtime: JawsSiteRuntime = { install: f.install, version: JAWS_SITE_VERSION, apptainer: APPTAINER, modules };
+  // jaws-deploy installs the release where it deploys (supervisor); the other sites keep JAWS's method as data.
+  const deployed = f.launch === "supervisor" && f.app !== undefined;
+  const runtime: JawsSiteRuntime = { install: deployed ? "release" : f.install, version: JAWS_SITE_VERSION, apptainer: APPTAINER, modules };
   const deployments: Record<string, DeploymentSettings> = Object.fromEntries(
     ["dev", "staging", "prod"].map((d, i) => [
       d,
@@ -111,6 +131,26 @@ function jawsSite(f: SiteFacts): SiteDefinition {
         baseDirectory: (d) => `${d.settings.installDirectory}/supervisor`,
         control: "inet",
         services: (d) => jawsSitePrograms(d, runtime),
+        releases: (d): Record<string, PythonReleaseProps> =>
+          deployed ? { [JAWS_SITE_RELEASE]: jawsRelease("jaws-site", JAWS_SITE_VERSION, d.settings.installDirectory) } : {},
+        configFiles: (d): Record<string, ConfigFileProps> => {
+          if (!deployed || !f.app) return {};
+          const scratch = `${f.scratchBase}/${f.name}-${d.deployment}`;
+          return {
+            [JAWS_SITE_CONF]: jawsSiteConfToday({
+              site: f.name,
+              deployment: d.deployment,
+              path: `${jawsSitePaths(d.settings.installDirectory).config}/jaws-site.conf`,
+              ...f.app,
+              inputsDirectory: `${scratch}/inputs`,
+              downloadsDirectory: `${scratch}/downloads`,
+              cromwellExecutions: `${scratch}/cromwell-executions`,
+              cromwellPort: d.settings.cromwellPort,
+              // configs/deployments/prod.sh: 16 RPC threads in prod, default.sh: 5.
+              rpcThreads: d.deployment === "prod" ? 16 : 5,
+            }),
+          };
+        },
         props: (d) => {
           const p = jawsSitePaths(d.settings.installDirectory);
           const scratch = `${f.scratchBase}/${f.name}-${d.deployment}`;
@@ -152,6 +192,13 @@ export const jgi = jawsSite({
   scratchBase: "/global/scratch/users/jaws",
   pythonModule: "module load python/3.11.6-gcc-11.4.0",
   ports: DEFAULT_PORTS,
+  app: {
+    globusEndpoint: "e8b18c38-36cd-11eb-b54c-02d9497ca481",
+    globusHostPath: "/global/scratch/users/jaws",
+    maxRamGb: 492,
+    maxCpu: 32,
+    maxTime: 4305,
+  },
 });
 
 export const tahoma = jawsSite({
@@ -167,6 +214,13 @@ export const tahoma = jawsSite({
   pythonModule: "module load python/3.11.2-gcc",
   ports: DEFAULT_PORTS,
   proxy: EMSL_PROXY,
+  app: {
+    globusEndpoint: "90170904-5642-11ed-89db-ede5bae4f491",
+    globusHostPath: "/tahoma/mscjgi",
+    maxRamGb: 1480,
+    maxCpu: 36,
+    maxTime: 2865,
+  },
 });
 
 export const nmdcTahoma = jawsSite({
@@ -181,6 +235,13 @@ export const nmdcTahoma = jawsSite({
   pythonModule: "module load python/3.11.2-gcc",
   ports: DEFAULT_PORTS,
   proxy: EMSL_PROXY,
+  app: {
+    globusEndpoint: "1d29d628-2fe2-4f4c-8469-2197b140a824",
+    globusHostPath: "/tahoma/mscnmdc",
+    maxRamGb: 1480,
+    maxCpu: 36,
+    maxTime: 2865,
+  },
 });
 
 export const defiant = jawsSite({
@@ -193,6 +254,7 @@ export const defiant = jawsSite({
   scratchBase: "/lustre/polis/bif150/proj-shared/jaws",
   pythonModule: "module load cray-python/3.10.10",
   ports: DEFAULT_PORTS,
+  app: { globusEndpoint: "", globusHostPath: "/ccsopen/home/bif150_auser/globus-ep", maxRamGb: 256, maxCpu: 128, maxTime: 1425 },
 });
 
 // NERSC: supervisord in a Slurm job (scrontab's starter.sh), reached at the dynamic DNS name

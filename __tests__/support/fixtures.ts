@@ -108,6 +108,14 @@ export function deployBundle(resource: { provisioner?: Record<string, { inline?:
   return Buffer.from(m[1], "base64").toString("utf8");
 }
 
+/** The send script of a secrets resource's local-exec, decoded. */
+export function secretsScript(resource: Json): string {
+  const command: string = resource.provisioner[0]["local-exec"].command;
+  const m = /^\$\{base64decode\("([A-Za-z0-9+/]*={0,2})"\)\}$/.exec(command);
+  if (!m) throw new Error(`expected the send script as one base64decode("..."), got ${command.slice(0, 100)}`);
+  return Buffer.from(m[1], "base64").toString("utf8");
+}
+
 /**
  * Python's own `shlex.split`, which supervisord applies to `command=` after % expansion (run by
  * SUPERVISOR_PYTHON, the interpreter of the parser). Not constructs' shlexSplit: the reference it is checked against.

@@ -116,7 +116,7 @@ const REJECTED: Case[] = [
   {
     label: "site install dir with a space",
     site: (s) => ({ ...s, deployments: { dev: { ...s.deployments.dev, installDirectory: "/srv/ja ws" } } }),
-    reject: rej("[jaws-cori/jaws-site-daemon]", "venv"),
+    reject: rej("[jaws-cori/supervisor/jaws-site-conf]", "path"),
   },
   {
     label: "site preamble with a NUL",

@@ -15,6 +15,7 @@ import {
   realBaseDirectory,
   resourceOf,
   SAMPLE_HOST_KEY,
+  secretsScript,
   synthStacks,
   TEMPLATES,
 } from "../support/fixtures";
@@ -186,9 +187,22 @@ describe("every deployable site and deployment", () => {
 describe("Cori as it ran (branch master of JAWS: define-env, generate-shims, deploy-supervisord, deploy-cromwell)", () => {
   const install = "/global/cfs/projectdirs/jaws/jaws-install/jaws-prod";
   const [L, C] = [`${install}/logs`, `${install}/configs`];
+  // The era's venvs <install>/site and <install>/jtm are versioned releases of JAWS 2.6.0 here.
+  const SUP = "/global/cfs/projectdirs/jaws/jaws-install/jaws-supervisord-prod";
+  const siteRelease = { package: "jaws_site", version: "2.6.0", venv: `${SUP}/jaws-prod/releases/jaws_site/current` };
+  const jtmRelease = { package: "jaws_jtm", version: "2.6.0", venv: `${SUP}/jtm-prod/releases/jaws_jtm/current` };
   const site = (log: string, level: string, sub: string) => [
     ["jaws-site", "--log", `${L}/${log}`, "--config", `${C}/jaws-site.conf`, "--log-level", level, sub],
-    { venv: `${install}/site`, loginShell: true, priority: 999, startsecs: 3, startretries: 10, stopwaitsecs: 10 },
+    {
+      venv: siteRelease.venv,
+      release: siteRelease,
+      configFiles: [`${C}/jaws-site.conf`],
+      loginShell: true,
+      priority: 999,
+      startsecs: 3,
+      startretries: 10,
+      stopwaitsecs: 10,
+    },
   ];
   // prod: the reference's log level INFO, except jtm-rpc which always logged at DEBUG.
   const REFERENCE: Record<string, [string, (string[] | Record<string, unknown>)[]][]> = {
@@ -203,7 +217,8 @@ describe("Cori as it ran (branch master of JAWS: define-env, generate-shims, dep
         [
           ["jtm", `--config=${C}/jaws-jtm.conf`, "--debug", "manager", "-ld", L],
           {
-            venv: `${install}/jtm`,
+            venv: jtmRelease.venv,
+            release: jtmRelease,
             loginShell: true,
             priority: 1,
             startsecs: 3,
@@ -225,7 +240,8 @@ describe("Cori as it ran (branch master of JAWS: define-env, generate-shims, dep
             "server",
           ],
           {
-            venv: `${install}/jtm`,
+            venv: jtmRelease.venv,
+            release: jtmRelease,
             loginShell: false,
             priority: 9,
             startsecs: 10,
@@ -337,7 +353,7 @@ describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
     expect(props?.directories?.every((d) => d.group === group)).toBe(true);
   });
 
-  it("JGI prod: group jaws-site, the four programs through apptainer with their options, drop-ins, preflight", () => {
+  it("JGI prod: group jaws-site, the four programs of the jaws-site release with their options and config file, drop-ins, preflight", () => {
     const [jgi] = instancesOf("jgi", "prod");
     const m = jgi.model();
     const I = "/global/home/groups-sw/lr_jgicloud/jaws-install/jgi-prod";
@@ -365,26 +381,43 @@ describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
         killasgroup: true,
         autorestart: "unexpected",
         loginShell: true,
-        venv: undefined,
+        // jaws-deploy installs the release JAWS pulled as bin/site-2.5.4.sif, into a venv of its own.
+        venv: `${m.dir}/releases/jaws-site/current`,
+        release: { package: "jaws-site", version: "2.5.4", venv: `${m.dir}/releases/jaws-site/current` },
+        configFiles: [`${I}/config/jaws-site.conf`],
+        shellPreamble: ["module load python/3.11.6-gcc-11.4.0"],
       });
       expect(execArgv(jgi, program)).toEqual([
-        "/usr/bin/apptainer",
-        "run",
-        "--cleanenv",
-        `--env-file=${I}/config/site.env`,
-        "--no-home",
-        "--mount",
-        `src=${I}/config/jaws-site.conf,dst=/etc/config/site/jaws-site.conf,ro`,
-        "--mount",
-        `src=${I}/log,dst=/var/log/site`,
-        `${I}/bin/site-2.5.4.sif`,
+        "jaws-site",
         "--log",
-        `/var/log/site/${sub}.log`,
+        `${I}/log/${{ "run-daemon": "site-run-daemon.log", "transfer-daemon": "site-transfer-daemon.log", "rpc-server": "site-rpc.log", "message-consumer": "message-consumer.log" }[sub]}`,
+        "--config",
+        `${I}/config/jaws-site.conf`,
         "--log-level",
         "INFO",
         sub,
       ]);
     }
+    expect(m.releases).toEqual([
+      expect.objectContaining({ package: "jaws-site", version: "2.5.4", findLinks: [`${I}/wheels`], noIndex: false, keepReleases: 3 }),
+    ]);
+    // jaws-site.conf: templates/site.conf's sections, plain facts of configs/sites/jgi.sh, secrets from CI variables.
+    const [conf] = m.configFiles;
+    expect(conf).toMatchObject({ file: `${I}/config/jaws-site.conf`, mode: "0600", format: "ini" });
+    const text = jgi.render().configFiles.get(conf.file) ?? "";
+    expect([...text.matchAll(/^\[(\w+)\]$/gm)].map((x) => x[1])).toEqual(["DB", "RMQ", "GLOBUS", "SITE", "CROMWELL", "AWS"]);
+    expect(text).toContain("db = jaws_jgi_prod\n");
+    expect(text).toContain("endpoint_id = e8b18c38-36cd-11eb-b54c-02d9497ca481\n");
+    expect(text).toContain("num_threads = 16\n");
+    expect(text).toContain("url = http://localhost:50103\n");
+    expect(text).toContain("password = @@JAWS_SECRET(db_password)@@\n");
+    expect(Object.values(conf.secrets).map((x) => x?.variable)).toEqual([
+      "JAWS_SECRET_JGI_PROD_DB_PASSWORD",
+      "JAWS_SECRET_JGI_PROD_RMQ_PASSWORD",
+      "JAWS_SECRET_JGI_PROD_GLOBUS_CLIENT_SECRET",
+      "JAWS_SECRET_JGI_PROD_AWS_ACCESS_KEY_ID",
+      "JAWS_SECRET_JGI_PROD_AWS_SECRET_ACCESS_KEY",
+    ]);
     expect(m.includeFiles).toEqual([`${I}/config/supervisor.*.conf`]);
     expect(m.setfacl).toBe(true);
     const scratch = "/global/scratch/users/jaws/jgi-prod";
@@ -453,8 +486,12 @@ describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
     const deploy = resourceOf(stack);
     const bundle = deployBundle(deploy);
     deploy.provisioner[0]["remote-exec"].inline = ['${base64decode("<the bundle below, in base64>")}'];
+    const secrets = resourceOf(stack, "null_resource", "config_secrets");
+    const send = secretsScript(secrets);
+    secrets.provisioner[0]["local-exec"].command = '${base64decode("<the send script below, in base64>")}';
     expect(stack).toMatchSnapshot();
     expect(bundle).toMatchSnapshot();
+    expect(send).toMatchSnapshot();
   });
 });
 
@@ -481,7 +518,7 @@ describe("state backends: one state per stack and deployment, no credential in t
       unlock_method: "DELETE",
       retry_wait_min: 5,
     });
-    expect(JSON.stringify(stacks)).not.toContain("SECRET");
+    expect(JSON.stringify(stacks)).not.toMatch(/glpat-SECRET|SECRETPW/);
   });
 
   it("gitlab without the project settings is a clear error", () => {
@@ -494,7 +531,7 @@ describe("state backends: one state per stack and deployment, no credential in t
     const stacks = synthSites({ ...secretEnv, JAWS_DEPLOYMENT: "prod", JAWS_STATE_BACKEND: "pg" });
     expect(stacks["jtm-cori"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jtm_cori_prod" });
     expect(stacks["jaws-nmdc_tahoma"].terraform.backend.pg).toEqual({ schema_name: "jaws_deploy_jaws_nmdc_tahoma_prod" });
-    expect(JSON.stringify(stacks)).not.toContain("SECRET");
+    expect(JSON.stringify(stacks)).not.toMatch(/glpat-SECRET|SECRETPW/);
   });
 });
 

@@ -9,7 +9,7 @@ import { configSections } from "../../constructs/render/render-instance";
 import { cori } from "../../sites/cori";
 import { addSiteStacks, type StackSelection } from "../../sites/stacks";
 import { automationEnv } from "../../testkit/commands";
-import { BASE_OPTIONS, deployBundle, type Json, resourceOf, synthStacks } from "../support/fixtures";
+import { BASE_OPTIONS, deployBundle, type Json, resourceOf, secretsScript, synthStacks } from "../support/fixtures";
 
 /** Cori's stacks; `options` go to every instance (as a site's SiteInstance.options would). */
 const coriWith = (options: Partial<SupervisorInstanceProps>) => ({ ...cori, instances: cori.instances.map((i) => ({ ...i, options })) });
@@ -28,8 +28,30 @@ describe("the default Cori stacks", () => {
     const deploy = resourceOf(stack);
     const bundle = deployBundle(deploy);
     deploy.provisioner[0]["remote-exec"].inline = ['${base64decode("<the bundle below, in base64>")}'];
+    const secrets = Object.entries(stack.resource.null_resource as Json).find(([k]) => k.startsWith("supervisor_config_secrets_"))?.[1];
+    const send = secrets && secretsScript(secrets);
+    if (secrets) secrets.provisioner[0]["local-exec"].command = '${base64decode("<the send script below, in base64>")}';
     expect(stack).toMatchSnapshot();
     expect(bundle).toMatchSnapshot();
+    if (send) expect(send).toMatchSnapshot();
+  });
+
+  it("jaws-cori sends jaws-site.conf's secrets from CI variables named per site and deployment, before the deploy", () => {
+    const secrets = resourceOf(stacks["jaws-cori"], "null_resource", "config_secrets");
+    // Synth without the fingerprint key (no CI job): nothing compared, nothing of a value.
+    expect(secrets.triggers).toEqual({ secrets: "not compared at synth: JAWS_SECRETS_FINGERPRINT_KEY is not set" });
+    expect(secrets.lifecycle).toEqual({ ignore_changes: ["triggers"] });
+    const script = secretsScript(secrets);
+    for (const v of ["DB_PASSWORD", "RMQ_PASSWORD", "SITE_RMQ_PASSWORD", "GLOBUS_CLIENT_SECRET"]) {
+      expect(script).toContain(`check_env JAWS_SECRET_CORI_DEV_${v}\n`);
+    }
+    expect(script).toContain("jaws@cori20.nersc.gov");
+    const deploy = resourceOf(stacks["jaws-cori"]);
+    expect(deploy.lifecycle).toEqual({ replace_triggered_by: [expect.stringMatching(/^null_resource\.supervisor_config_secrets_/)] });
+    const conf = deploy.triggers["config:/global/cfs/projectdirs/jaws/jaws-install/jaws-dev/configs/jaws-site.conf"];
+    expect(conf).toContain("[LOCAL_RPC_SERVER]\nuser = jaws\npassword = @@JAWS_SECRET(site_rmq_password)@@\n");
+    expect(conf).toContain("db = jaws_cori_dev\n");
+    expect(deploy.triggers["release:jaws_site"]).toBe("2.6.0");
   });
 
   it("hold a deploy and an instance null_resource, with an SSH connection pinned to the host key", () => {
@@ -48,7 +70,8 @@ describe("the default Cori stacks", () => {
         agent: "true",
       });
       expect(r.connection.private_key).toBeUndefined();
-      expect(Object.keys(stacks[id].resource.null_resource)).toHaveLength(2);
+      // jaws-cori has a config file with secrets: the resource that sends them is the third.
+      expect(Object.keys(stacks[id].resource.null_resource)).toHaveLength(id === "jaws-cori" ? 3 : 2);
       expect(resourceOf(stacks[id], "null_resource", "instance").connection).toEqual(r.connection);
       expect(stacks[id].provider.null).toBeDefined();
     }
@@ -61,7 +84,10 @@ describe("the default Cori stacks", () => {
     expect(bundle).toMatch(/^#!\/bin\/bash\n# Deploy bundle of supervisord instance jaws-dev/);
     // Decoded by Terraform, not read as a template: the host gets the bundle byte for byte.
     expect(bundle).toContain("${LOCK_TIMEOUT}");
-    expect(r.depends_on).toEqual([expect.stringMatching(/^null_resource\.supervisor_instance_/)]);
+    expect(r.depends_on).toEqual([
+      expect.stringMatching(/^null_resource\.supervisor_instance_/),
+      expect.stringMatching(/^null_resource\.supervisor_config_secrets_/),
+    ]);
     const inst = resourceOf(stacks["jaws-cori"], "null_resource", "instance");
     expect(inst.provisioner).toEqual([{ "remote-exec": { when: "destroy", inline: ["${self.triggers.destroy_script}"] } }]);
     expect(Object.keys(inst.triggers).sort()).toEqual(["destroy_script", "host", "host_key", "instance_dir", "port", "user"]);
@@ -110,8 +136,10 @@ describe("the default Cori stacks", () => {
       "host_key",
       "instance_dir",
       "port",
+      "release:jaws_jtm",
       "user",
     ]);
+    expect(t["release:jaws_jtm"]).toBe("2.6.0");
     expect(t["file:supervisord.conf"]).toMatch(/^; supervisord instance jtm-dev \(jaws_jtm@cori20\.nersc\.gov\)\n/);
     expect(t["file:supervisord.conf[program:jaws-cromwell]"]).toMatch(
       /^\[program:jaws-cromwell\]\n[^[]*priority=9\n[^[]*stopwaitsecs=120\n/,
@@ -174,7 +202,9 @@ describe("the default Cori stacks", () => {
     expect(s["jaws-cori"].provider).toBeUndefined();
     // terraform_data needs Terraform >= 1.4: Terraform checks it at init (no `terraform version` run at synth).
     expect(s["jaws-cori"].terraform.required_version).toBe(">= 1.4");
-    expect(stacks["jaws-cori"].terraform.required_version).toBeUndefined();
+    // With null_resource, the secrets' replace_triggered_by needs Terraform >= 1.2.
+    expect(stacks["jaws-cori"].terraform.required_version).toBe(">= 1.2");
+    expect(stacks["jtm-cori"].terraform.required_version).toBeUndefined();
     expect(r.connection.host).toBe("${self.triggers_replace.host}");
     expect(resourceOf(s["jaws-cori"], "terraform_data", "instance").provisioner[0]["remote-exec"].inline).toEqual([
       "${self.triggers_replace.destroy_script}",
