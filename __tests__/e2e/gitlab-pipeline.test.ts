@@ -17,12 +17,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { secretVariable } from "../../sites/jaws-config";
 import { type RunResult, run } from "../../testkit/commands";
 import { environ, pidsByProgram, procScan } from "../../testkit/processes";
 import { BIN, Project, REPO } from "../../testkit/project";
 import { type StateServerProcess, spawnStateServer } from "../../testkit/state-server";
 import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
-import { siteBaseline, stackName } from "../../testkit/test-site";
+import type { Variant } from "../../testkit/test-site";
+import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
 import { siteWithGreeting, timing } from "./support/fixture";
 import { checkCommands, jobLines, matrixEntries, readPipeline, workingTreeCopy } from "./support/pipeline";
@@ -77,6 +79,23 @@ function glcl(cwd: string, args: string[]): RunResult {
 }
 
 const variables = (vars: Record<string, string>) => Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
+
+/** The test site's secret, named like the sites' (JAWS_SECRET_TESTHOST_DEV_GREETER_PASSWORD), and the fingerprint key. */
+const SECRET_VARIABLE = secretVariable("testhost", "dev", "GREETER_PASSWORD");
+const SECRETS = { old: `old-pw%'${Date.now()}`, new: `new-pw;"${Date.now()}`, key: `fp-key-${Math.random().toString(36).slice(2)}` };
+
+/** `v` with a config file holding the secret, read by jaws-greeter (its file: config/greeter.conf). */
+function withSecretConfig(v: Variant): Variant {
+  v.jaws.configFiles = {
+    greeter: {
+      path: "config/greeter.conf",
+      template: "[greeter]\npassword = {{secret.pw}}\n",
+      secrets: { pw: { envVariable: SECRET_VARIABLE } },
+    },
+  };
+  v.jaws.services["jaws-greeter"] = { ...v.jaws.services["jaws-greeter"], configFileIds: ["greeter"] };
+  return v;
+}
 
 describe("the GitLab pipeline, read", () => {
   const { jobs } = readPipeline();
@@ -142,6 +161,18 @@ describe("the GitLab pipeline, read", () => {
     }
   });
 
+  test("secrets reach the deploy jobs only: deploy jobs have an environment (GitLab's scope of the secret variables), the diff job none and it drops any secret before cdktf", () => {
+    for (const [name, job] of deployJobs)
+      expect((job.environment as { name?: string } | undefined)?.name, `${name}: environment`).toMatch(/\$JAWS_DEPLOYMENT/);
+    for (const [name, job] of diffJobs) {
+      expect(job.environment, `${name}: no environment`).toBeUndefined();
+      const lines = jobLines(job);
+      const unset = lines.findIndex((l) => /^unset JAWS_SECRETS_FINGERPRINT_KEY \$\(compgen -v JAWS_SECRET_\)$/.test(l));
+      expect(unset, `${name} drops the secrets`).toBeGreaterThanOrEqual(0);
+      expect(unset).toBeLessThan(lines.findIndex((l) => l.includes("cdktf diff")));
+    }
+  });
+
   test("no credential in the pipeline: state credentials are the job token, the key a file variable", () => {
     const text = fs.readFileSync(path.join(REPO, ".gitlab-ci.yml"), "utf8");
     expect(text).not.toMatch(/PRIVATE KEY-----|ssh-ed25519 AAAA|glpat-/);
@@ -177,10 +208,13 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
         JAWS_GITLAB_PROJECT_ID: GLCL_PROJECT_ID,
         TF_HTTP_USERNAME: "gitlab-ci-token",
         TF_HTTP_PASSWORD: jobToken,
+        // The harness deploys the baseline as a deploy job would: the key and the secret set.
+        JAWS_SECRETS_FINGERPRINT_KEY: SECRETS.key,
+        [SECRET_VARIABLE]: SECRETS.old,
       },
     });
     // The jobs authenticate through the agent their before_script starts: no key file in the site.
-    const agentVariant = siteWithGreeting("from-ci");
+    const agentVariant = withSecretConfig(siteWithGreeting("from-ci"));
     for (const role of ROLES) agentVariant[role].sshAgent = true;
     testSiteVars = {
       // node_modules is linked into the copy (npm ci: about a minute, and .ci/run has just run it).
@@ -235,7 +269,7 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
 
   test("the diff job shows the plan of a one-line change against the state on the (GitLab) state server; the deploy job applies it through ssh-agent", async () => {
     let t0 = Date.now();
-    await project.deploy(siteBaseline(), { roles: ["jaws"] });
+    await project.deploy(withSecretConfig(siteBaseline()), { roles: ["jaws"] });
     timing("pipeline: deploy of the test site (the state the diff job reads)", Date.now() - t0);
     const before = await server.status();
     expect(Object.keys(before.states)).toEqual([STATE_KEY]);
@@ -243,8 +277,11 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     const agents = () => procScan((argv) => /(^|\/)ssh-agent$/.test(argv[0])).map((p) => p.pid);
     const agentsBefore = agents();
 
-    // One entry of the real matrix, its STACK pointed at the test site.
-    const diff = glcl(copy, ["diff: [jaws-cori,dev]", ...variables(testSiteVars)]);
+    // One entry of the real matrix, its STACK pointed at the test site. It is given the secret and the
+    // key as if they were defined without an environment scope: the job drops them, and its plan shows
+    // no change of the secrets (not compared) and no error.
+    const secretVars = { JAWS_SECRETS_FINGERPRINT_KEY: SECRETS.key, [SECRET_VARIABLE]: SECRETS.new };
+    const diff = glcl(copy, ["diff: [jaws-cori,dev]", ...variables({ ...testSiteVars, ...secretVars })]);
     timing("pipeline: gitlab-ci-local diff job", diff.ms);
     console.info(diff.output.slice(-4000));
     expect(diff.code, diff.output.slice(-6000)).toBe(0);
@@ -262,12 +299,25 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     expect(pidsByProgram("jaws")["jaws-dev:jaws-greeter"]).toBe(greeter);
     expect(fs.existsSync(path.join(copy, "state")), "no local state in the job's checkout").toBe(false);
 
+    expect(diff.output).toMatch(/secrets of config files are not compared: JAWS_SECRETS_FINGERPRINT_KEY is not set/);
+
     t0 = Date.now();
-    const deploy = glcl(copy, ["deploy: [jaws-cori,dev]", ...variables(testSiteVars)]);
+    // The deploy job gets the key and the rotated secret: the secrets are sent, then the deploy runs.
+    const deploy = glcl(copy, ["deploy: [jaws-cori,dev]", ...variables({ ...testSiteVars, ...secretVars })]);
     timing("pipeline: gitlab-ci-local deploy job", Date.now() - t0);
     expect(deploy.code, deploy.output.slice(-6000)).toBe(0);
     expect(deploy.output).toMatch(/PASS\s+deploy: \[jaws-cori,dev\]/);
-    expect(deploy.output).toMatch(/Apply complete! Resources: 1 added, 0 changed, 1 destroyed/);
+    expect(deploy.output).toMatch(/config secrets: 1 value\(s\) stored/);
+    expect(deploy.output).toMatch(/Apply complete! Resources: 2 added, 0 changed, 2 destroyed/);
+    expect(fs.readFileSync(path.join(instanceDir("jaws"), "config", "greeter.conf"), "utf8")).toBe(
+      `[greeter]\npassword = ${SECRETS.new.replaceAll("%", "%%")}\n`,
+    );
+    // The jobs' logs: no secret value, in any form the deploy handles.
+    const needles = [SECRETS.old, SECRETS.new, SECRETS.key].flatMap((v) => [v, Buffer.from(v).toString("base64"), v.replaceAll("%", "%%")]);
+    const logs = { diff: diff.output, deploy: deploy.output };
+    const hits = Object.entries(logs).flatMap(([job, log]) => needles.filter((n) => log.includes(n)).map(() => job));
+    console.info(`[leak search] ${Object.keys(logs).length} job logs (${needles.length} forms of 3 values) searched, ${hits.length} hits`);
+    expect(hits).toEqual([]);
     const after = pidsByProgram("jaws")["jaws-dev:jaws-greeter"];
     expect(after).not.toBe(greeter);
     expect(environ(after).GREETING).toBe("from-ci");
@@ -287,8 +337,9 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     const connections = Object.values(stack.resource.terraform_data as Record<string, { connection: Record<string, string> }>).map(
       (r) => r.connection,
     );
-    expect(connections).toHaveLength(2);
-    for (const c of connections) {
+    // deploy and instance (SSH); config_secrets runs locally (its local-exec starts its own ssh, with the agent).
+    expect(connections.filter(Boolean)).toHaveLength(2);
+    for (const c of connections.filter(Boolean)) {
       expect(c).toMatchObject({ agent: "true" });
       expect(c).not.toHaveProperty("private_key");
     }

@@ -103,6 +103,7 @@ export function checkCommands(jobName: string, job: Job, stackArgs: string[]): s
       const [cmd, ...args] = words;
       const where = `${jobName}: \`${line}\``;
       if (cmd === "[" || cmd === "test") continue; // a condition
+      if (cmd === "unset") continue; // drops variables (the diff job's secrets), runs nothing
       if (cmd === "npm") {
         const sub = args[0];
         if (sub === "ci") {
