@@ -8,6 +8,7 @@
  *   npm run bench -- --only=synth,fleet    parts: synth, fleet, deploy, plan
  *   npm run bench -- --repeats=5           repetitions of each synth
  *   npm run bench -- --deploy-repeats=5    repetitions of each deploy scenario
+ *   npm run bench -- --delays=0,50         one-way delays of the simulated link (ms)
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,6 +26,7 @@ const quick = argv.includes("--quick");
 const only = (flag("only")?.split(",") ?? PARTS).filter((p): p is Part => (PARTS as readonly string[]).includes(p));
 const repeats = Number(flag("repeats") ?? (quick ? 2 : 5));
 const deployRepeats = Number(flag("deploy-repeats") ?? (quick ? 1 : 3));
+const delaysMs = (flag("delays") ?? "0,20,50").split(",").map(Number);
 const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
 
 /** First line of a command's output (stderr too: `ssh -V` prints there). */
@@ -66,10 +68,11 @@ async function main(): Promise<void> {
   const run: Record<Part, () => PartResult | Promise<PartResult>> = {
     synth: () => benchSynth(c),
     fleet: () => benchFleet(c),
-    deploy: () => benchDeploy(deployRepeats),
+    deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs }),
     plan: () => benchPlan(c),
   };
   const rows: Row[] = [];
+  const tables: string[] = [];
   const details: Partial<Record<Part, unknown>> = {};
   const notes: string[] = [];
   for (const part of PARTS.filter((p) => only.includes(p))) {
@@ -77,6 +80,8 @@ async function main(): Promise<void> {
       const r = await run[part]();
       rows.push(...r.rows);
       details[part] = r.details;
+      tables.push(...(r.tables ?? []));
+      notes.push(...(r.notes ?? []));
       if (r.skipped) notes.push(`${part} skipped: ${r.skipped}`);
     } catch (e) {
       notes.push(`ERROR ${part}: ${(e as Error).message}`);
@@ -99,13 +104,14 @@ async function main(): Promise<void> {
       "",
       table,
       "",
+      ...tables.flatMap((t) => [t, ""]),
       ...notes,
       "",
     ].join("\n"),
   );
   const file = path.join(REPO, "bench", "results", "latest.json");
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const json = { startedAt: started, finishedAt: finished, command, machine: { ...m, loadAverageAtEnd }, table, notes, details };
+  const json = { startedAt: started, finishedAt: finished, command, machine: { ...m, loadAverageAtEnd }, table, tables, notes, details };
   fs.writeFileSync(file, `${JSON.stringify({ ...json, rows: rows.map((r) => ({ ...r, ratio: ratio(r) })) }, null, 2)}\n`);
   log(`written: ${path.relative(process.cwd(), file)}`);
 }

@@ -1,9 +1,12 @@
 /**
  * Part deploy: the test site (testkit) deployed to the local test host by the project's own app,
- * through `npx cdktf deploy` and through `terraform apply`, and the same programs deployed the JAWS
- * way by a plain script (bench/baseline/jaws-deploy.sh). Each with its wall time, the remote part,
- * the SSH sessions sshd accepted and the processes restarted (supervisord's start time and pid of
- * every process before and after, read locally as the user: no SSH session).
+ * through `npx cdktf deploy` and through `terraform apply`; the same programs deployed by the
+ * strongest peers, an idiomatic Ansible playbook run tuned and with Mitogen (./ansible.ts), and the
+ * JAWS way by a plain script (bench/baseline/jaws-deploy.sh). Every tool reaches the host's sshd
+ * through a simulated link (./link.ts) at each one-way delay asked for. Each deploy with its wall
+ * time, the remote part, the SSH connections and channels sshd logged and the processes restarted
+ * (supervisord's start time and pid of every process before and after, read locally as the user: no
+ * SSH session).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -20,12 +23,15 @@ import {
   runAsUser,
   sshLogOffset,
   sshOptions,
+  sshRun,
   startTestHost,
   stopTestHost,
   type TestHostInfo,
   type TestUserRole,
 } from "../../testkit/test-host";
 import { DEPLOYMENT, GROUP, instanceDir, oneShot, shellLoop, stackName, type Variant } from "../../testkit/test-site";
+import { ANSIBLE_PACKAGES, AnsiblePeer, ansibleMissing, ansibleVersions } from "./ansible";
+import { startLink } from "./link";
 import type { PartResult } from "./synth";
 import { type Goal, log, type Row, row } from "./table";
 
@@ -126,25 +132,48 @@ async function startBaseline(info: TestHostInfo, src: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-const [CDKTF, TERRAFORM, SCRIPT] = ["npx cdktf deploy", "terraform apply", "jaws-deploy.sh"];
+const [CDKTF, TERRAFORM, TUNED, MITOGEN, SCRIPT] = [
+  "npx cdktf deploy",
+  "terraform apply",
+  "Ansible tuned",
+  "Ansible + Mitogen",
+  "jaws-deploy.sh",
+] as const;
+const WAYS = [CDKTF, TERRAFORM, TUNED, MITOGEN, SCRIPT] as const;
+type Way = (typeof WAYS)[number];
 const SCENARIOS = ["cold", "no-op", "one service changed"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+/** The changed program (the ticker's command is what `programs(tick)` changes; "<role> <group>:<name>") and its startsecs. */
+const CHANGED = { program: /^jaws [^:]+:ticker$/, startsecs: 1 };
 
 interface Figure {
-  readonly scenario: (typeof SCENARIOS)[number];
-  /** CDKTF, TERRAFORM or SCRIPT. */
-  readonly via: string;
+  readonly delayMs: number;
+  readonly scenario: Scenario;
+  readonly via: Way;
   readonly wallMs: number;
-  /** From the first provisioner line to the last "complete" line: Terraform's time on the host (the script: all of it). */
+  /** From the first provisioner line to the last "complete" line: Terraform's time on the host (the others: all of it). */
   readonly remoteMs: number;
   /** CDKTF: until Terraform's first line (cdktf-cli start-up and the synth). */
   readonly beforeTerraformMs: number;
+  /** SSH connections sshd accepted (`Accepted publickey`). */
   readonly sshSessions: number;
+  /** SSH channels sshd opened (`Starting session`: a command, a shell or the sftp subsystem). */
+  readonly sshChannels: number;
   readonly restarted: string[];
   /** Processes and supervisords that did not run before (a cold deploy starts them all). */
   readonly started: number;
   readonly ok: boolean;
   /** The command's output, each line with the second it arrived at. */
   readonly output: string[];
+}
+
+/** What one delay measured of the link itself. */
+interface LinkFigures {
+  readonly delayMs: number;
+  /** Round trips of one byte through the link (ms). */
+  readonly rttMs: number[];
+  /** `ssh user@host true` through the link: one connection and one command (ms). */
+  readonly sshOneCommandMs: number[];
 }
 
 /** A deploy's result, its output lines stamped (epoch ms), and when it started. */
@@ -156,111 +185,187 @@ async function timed(cmd: string, args: string[], opts: RunOptions): Promise<Tim
   return { r, lines: r.lines, t0 };
 }
 
+/** sshd's `Starting session` lines after byte `since` (one per channel it runs something in). */
+function countSshChannels(info: TestHostInfo, since: number): number {
+  const text = fs.readFileSync(info.sshdLog).subarray(since).toString("utf8");
+  return [...text.matchAll(/(?:^|: )Starting session: /gm)].length;
+}
+
 /** One deploy, with the host's processes and sshd's log before and after it. */
-async function measure(info: TestHostInfo, scenario: Figure["scenario"], via: string, state: () => Snapshot, deploy: () => Promise<Timed>) {
+async function measure(
+  info: TestHostInfo,
+  delayMs: number,
+  scenario: Scenario,
+  via: Way,
+  state: () => Snapshot,
+  deploy: () => Promise<Timed>,
+) {
   const before = state();
   const offset = sshLogOffset(info);
   const { r, lines, t0 } = await deploy();
   // sshd logs the login before the command runs: nothing is left to flush once the command is done.
   const sshSessions = countSshSessions(info, offset).sessions;
+  const sshChannels = countSshChannels(info, offset);
   const diff = restartedBetween(before, state());
   const at = (re: RegExp) => lines.filter((l) => re.test(l.line)).map((l) => l.t);
   const [first, last] = [at(/Provisioning with '|Destroying\.\.\./)[0], at(/(Creation|Destruction) complete after/).at(-1)];
+  const terraform = via === CDKTF || via === TERRAFORM;
   const f: Figure = {
+    delayMs,
     scenario,
     via,
     wallMs: r.ms,
-    remoteMs: via === SCRIPT ? r.ms : first !== undefined && last !== undefined ? last - first : 0,
+    remoteMs: !terraform ? r.ms : first !== undefined && last !== undefined ? last - first : 0,
     beforeTerraformMs: via === CDKTF ? (at(/Initializing the backend/)[0] ?? Number.NaN) - t0 : Number.NaN,
     sshSessions,
+    sshChannels,
     restarted: diff.restarted,
     started: diff.added.length + diff.supervisordRestarted.filter((role) => !before.supervisord[role]).length,
     ok: r.code === 0,
     output: lines.map((l) => `${((l.t - t0) / 1000).toFixed(2).padStart(6)} ${l.line}`),
   };
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const what = `${secs(f.wallMs)}, remote ${secs(f.remoteMs)}, ${sshSessions} SSH sessions, restarted [${f.restarted}], ${f.started} started`;
-  log(`  ${scenario.padEnd(20)} ${via.padEnd(17)} ${what}${f.ok ? "" : `  FAILED\n${r.output}`}`);
+  const what = `${secs(f.wallMs)}, remote ${secs(f.remoteMs)}, ${sshSessions} conn, ${sshChannels} ch, restarted [${f.restarted}], ${f.started} started`;
+  log(`  ${`${delayMs} ms`.padStart(5)} ${scenario.padEnd(20)} ${via.padEnd(17)} ${what}${f.ok ? "" : `  FAILED\n${r.output}`}`);
   return f;
 }
 
-export async function benchDeploy(repeats: number): Promise<PartResult> {
-  log("== deploy: local test host");
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export interface DeployOptions {
+  /** Repetitions of each no-op and one-change deploy. */
+  readonly repeats: number;
+  /** One-way delays of the simulated link (ms). */
+  readonly delaysMs: readonly number[];
+  /** Ways to leave out (no Ansible installed: the peers). */
+  readonly skip?: readonly Way[];
+}
+
+export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
+  log(`== deploy: local test host behind a simulated link (one-way delay ${o.delaysMs.join(", ")} ms)`);
   if (process.getuid?.() !== 0) return { rows: [], details: {}, skipped: "not root: the test host needs root (users, sshd)" };
+  const missing = ansibleMissing();
+  const ways = WAYS.filter((w) => !o.skip?.includes(w) && (missing.length === 0 || (w !== TUNED && w !== MITOGEN)));
+  const notes = missing.length
+    ? [`Ansible peers skipped: missing ${missing.join(", ")} (apt-get install ${ANSIBLE_PACKAGES.join(" ")})`]
+    : [];
   log("  starting the test host (waits while e2e tests hold its lock)...");
-  const info = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
-  const project = new Project(info, { viaApp: true });
-  // For `npx cdktf`, as in a checkout.
-  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project.dir, "node_modules"));
-  const src = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-baseline-"));
+  const direct = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-deploy-"));
+  const link = await startLink(direct.port);
+  // Every tool reaches sshd through the link: the same host key, pinned at the link's port.
+  const info: TestHostInfo = { ...direct, port: link.port, knownHostsFile: path.join(tmp, "known_hosts") };
+  fs.writeFileSync(info.knownHostsFile, `[${info.host}]:${info.port} ${info.hostPublicKey}\n`);
+  const src = path.join(tmp, "baseline-src");
+  const peer = new AnsiblePeer(info, path.join(tmp, "ansible"));
+  let project: Project | undefined;
   const cleanup = () => {
-    project.remove();
-    fs.rmSync(src, { recursive: true, force: true });
+    project?.remove();
+    link.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
     try {
-      for (const role of ROLES) resetUserHome(info, role);
+      for (const role of ROLES) resetUserHome(direct, role);
     } finally {
-      stopTestHost(info);
+      stopTestHost(direct);
     }
   };
   process.once("exit", cleanup); // Ctrl-C
   const figures: Figure[] = [];
+  const links: LinkFigures[] = [];
   try {
-    for (const role of ROLES) resetUserHome(info, role);
-    let v = programs(0);
-    const none = { supervisord: 0, processes: {} };
-    const ours = () => snapshot((role) => (fs.existsSync(`${instanceDir(role)}/venv`) ? instanceState(role) : none));
-    const theirs = () => snapshot((role) => supervisorState(role, `${baselineDir(info, role)}/supervisord.conf`));
-    const deploys: Record<string, () => Promise<Timed>> = {
-      // Synth, plan and apply of both stacks by cdktf-cli, the way CI runs it.
-      [CDKTF]: () => {
-        project.setVariant(v);
-        return timed("npx", ["cdktf", "deploy", ...ROLES.map(stackName), "--auto-approve"], { cwd: project.dir, env: project.env() });
-      },
-      // Synth without cdktf-cli (main.ts run by tsx), then `terraform apply` of each stack.
-      [TERRAFORM]: async () => {
-        const t0 = Date.now();
-        project.synth(v);
-        const rs: RunResult[] = [];
-        for (const role of ROLES) rs.push(await project.startTerraform(role, ["apply", "-auto-approve", "-input=false"]).done);
-        return { r: { ...(rs.find((r) => r.code !== 0) ?? rs[0]), ms: Date.now() - t0 }, lines: rs.flatMap((r) => r.lines), t0 };
-      },
-      [SCRIPT]: () => {
-        const specs = ROLES.map((role) => [
-          info.users[role].name,
-          info.users[role].privateKeyPath,
-          path.join(src, role),
-          baselineDir(info, role),
-        ]);
-        const args = [
-          path.join(REPO, "bench", "baseline", "jaws-deploy.sh"),
-          info.host,
-          String(info.port),
-          GROUP,
-          ...specs.map((x) => x.join(":")),
-        ];
-        return timed("bash", args, { env: { ...process.env, SSH_OPTS: sshOptions(info).join(" ") } });
-      },
-    };
-    for (const via of [CDKTF, TERRAFORM, SCRIPT]) {
-      if (via === TERRAFORM) {
-        // Untimed: the project inits each stack dir once (cdktf deploy has initialised them already).
-        for (const role of ROLES) project.terraform(role, ["validate"]);
-      } else if (via === SCRIPT) {
-        // Our instances shut down first, so that both run on an otherwise idle host.
-        for (const role of ROLES) runAsUser(role, [...controlCommand(instanceDir(role)), "shutdown", "--timeout", "60"].join(" "));
-        writeBaselineSources(src, info, v);
-        await startBaseline(info, src);
-      }
-      for (const scenario of SCENARIOS.filter((x) => x !== "cold" || via === CDKTF)) {
-        // The no-op `terraform apply` once, like the cold deploy.
-        for (let i = 0; i < (scenario === "cold" || (scenario === "no-op" && via === TERRAFORM) ? 1 : repeats); i++) {
-          if (scenario === "one service changed") {
-            v = programs(figures.length);
-            writeBaselineSources(src, info, v);
+    for (const delayMs of o.delaysMs) {
+      await link.setDelay(delayMs);
+      const rttMs = await link.measureRtt(10);
+      const sshOneCommandMs = [1, 2, 3, 4, 5].map(() => {
+        const r = sshRun(info, "jaws", "true");
+        if (r.code !== 0) throw new Error(`ssh through the link failed: ${r.output}`);
+        return r.ms;
+      });
+      links.push({ delayMs, rttMs, sshOneCommandMs });
+      log(
+        `  link at ${delayMs} ms one-way: measured RTT ${median(rttMs).toFixed(1)} ms (expected ${2 * delayMs} ms + overhead), ` +
+          `ssh + one command ${median(sshOneCommandMs).toFixed(0)} ms (median of 5)`,
+      );
+      for (const role of ROLES) resetUserHome(direct, role);
+      project?.remove();
+      const p = new Project(info, { viaApp: true });
+      project = p;
+      // For `npx cdktf`, as in a checkout.
+      fs.symlinkSync(path.join(REPO, "node_modules"), path.join(p.dir, "node_modules"));
+      let v = programs(0);
+      const none = { supervisord: 0, processes: {} };
+      const ours = () => snapshot((role) => (fs.existsSync(`${instanceDir(role)}/venv`) ? instanceState(role) : none));
+      const theirs = () => snapshot((role) => supervisorState(role, `${baselineDir(info, role)}/supervisord.conf`));
+      const ansible = () => snapshot((role) => peer.state(role));
+      const deploys: Record<Way, () => Promise<Timed>> = {
+        // Synth, plan and apply of both stacks by cdktf-cli, the way CI runs it.
+        [CDKTF]: () => {
+          p.setVariant(v);
+          return timed("npx", ["cdktf", "deploy", ...ROLES.map(stackName), "--auto-approve"], { cwd: p.dir, env: p.env() });
+        },
+        // Synth without cdktf-cli (main.ts run by tsx), then `terraform apply` of each stack.
+        [TERRAFORM]: async () => {
+          const t0 = Date.now();
+          p.synth(v);
+          const rs: RunResult[] = [];
+          for (const role of ROLES) rs.push(await p.startTerraform(role, ["apply", "-auto-approve", "-input=false"]).done);
+          return { r: { ...(rs.find((r) => r.code !== 0) ?? rs[0]), ms: Date.now() - t0 }, lines: rs.flatMap((r) => r.lines), t0 };
+        },
+        [TUNED]: () => peer.deploy("tuned", v),
+        [MITOGEN]: () => peer.deploy("mitogen", v),
+        [SCRIPT]: () => {
+          const specs = ROLES.map((role) => [
+            info.users[role].name,
+            info.users[role].privateKeyPath,
+            path.join(src, role),
+            baselineDir(info, role),
+          ]);
+          const args = [
+            path.join(REPO, "bench", "baseline", "jaws-deploy.sh"),
+            info.host,
+            String(info.port),
+            GROUP,
+            ...specs.map((x) => x.join(":")),
+          ];
+          return timed("bash", args, { env: { ...process.env, SSH_OPTS: sshOptions(info).join(" ") } });
+        },
+      };
+      const stateOf: Record<Way, () => Snapshot> = {
+        [CDKTF]: ours,
+        [TERRAFORM]: ours,
+        [TUNED]: ansible,
+        [MITOGEN]: ansible,
+        [SCRIPT]: theirs,
+      };
+      for (const via of ways) {
+        // Untimed set-up: each way runs on an otherwise idle host.
+        if (via === TERRAFORM) {
+          // The project inits each stack dir once (cdktf deploy has initialised them already).
+          for (const role of ROLES) p.terraform(role, ["validate"]);
+        } else if (via === TUNED || via === SCRIPT) {
+          for (const role of ROLES) runAsUser(role, [...controlCommand(instanceDir(role)), "shutdown", "--timeout", "60"].join(" "));
+        }
+        if (via === MITOGEN || via === SCRIPT) peer.remove();
+        if (via === SCRIPT) {
+          writeBaselineSources(src, info, v);
+          await startBaseline(info, src);
+        }
+        // Cold: the ways that start from nothing (terraform apply follows cdktf deploy; JAWS started supervisord by hand).
+        const cold = via !== TERRAFORM && via !== SCRIPT;
+        for (const scenario of SCENARIOS.filter((x) => x !== "cold" || cold)) {
+          // The no-op `terraform apply` once, like the cold deploy.
+          for (let i = 0; i < (scenario === "cold" || (scenario === "no-op" && via === TERRAFORM) ? 1 : o.repeats); i++) {
+            if (scenario === "one service changed") {
+              v = programs(figures.length + 1);
+              writeBaselineSources(src, info, v);
+            }
+            const f = await measure(info, delayMs, scenario, via, stateOf[via], deploys[via]);
+            figures.push(f);
+            if (!f.ok && scenario === "cold") throw new Error(`cold deploy by ${via} failed: see above`);
           }
-          const f = await measure(info, scenario, via, via === SCRIPT ? theirs : ours, deploys[via]);
-          figures.push(f);
-          if (!f.ok && scenario === "cold") throw new Error("cold deploy failed: see above");
         }
       }
     }
@@ -268,44 +373,132 @@ export async function benchDeploy(repeats: number): Promise<PartResult> {
     process.removeListener("exit", cleanup);
     cleanup();
   }
-  return { rows: deployRows(figures), details: figures };
+  const versions = ways.includes(TUNED) ? ansibleVersions() : undefined;
+  return {
+    rows: deployRows(figures, links),
+    details: { versions, links, figures },
+    tables: [peerTable(figures, links, versions)],
+    notes,
+  };
 }
 
-function deployRows(figures: readonly Figure[]): Row[] {
+const group = (figures: readonly Figure[], delayMs: number, via: Way, scenario: Scenario) =>
+  figures.filter((f) => f.delayMs === delayMs && f.via === via && f.scenario === scenario);
+
+/** Goals of issue 17 at each delay: ours against the peers and against the limit line. */
+function deployRows(figures: readonly Figure[], links: readonly LinkFigures[]): Row[] {
   const rows: Row[] = [];
-  for (const [via, scenario] of [CDKTF, TERRAFORM].flatMap((via) => SCENARIOS.map((s) => [via, s] as const))) {
-    if (via === TERRAFORM && scenario === "cold") continue;
-    const ours = figures.filter((f) => f.scenario === scenario && f.via === via);
-    const base = figures.filter((f) => f.scenario === scenario && f.via === SCRIPT);
-    const tag = `${scenario} (${via}${ours.length > 1 ? `, median of ${ours.length}` : ""})`;
-    /** Medians (max: the largest) of ours and of the script. */
-    const add = (figure: string, unit: "s" | "n", pick: (f: Figure) => number, max?: boolean, goal?: Goal) => {
-      const of = (xs: readonly Figure[]) => (max ? Math.max(...xs.map(pick)) : xs.map(pick));
-      rows.push(row("deploy", `${tag}: ${figure}`, unit, of(ours), base.length ? [of(base), `JAWS script, ${scenario}`] : undefined, goal));
-    };
-    const failed = ours.filter((f) => !f.ok).length;
-    add(`wall${failed ? ` [${failed} FAILED]` : ""}`, "s", (f) => f.wallMs);
-    if (via === CDKTF)
+  const walls = (fs: readonly Figure[]) => fs.map((f) => f.wallMs);
+  for (const { delayMs, sshOneCommandMs } of links) {
+    const at = `${delayMs} ms`;
+    const change = (via: Way) => group(figures, delayMs, via, "one service changed");
+    const failed = (via: Way) => (change(via).some((f) => !f.ok) ? " [FAILED]" : "");
+    const wan = delayMs >= 20;
+    const vs = (ours: Way, peer: Way, max: number | undefined) => {
+      if (!change(ours).length || !change(peer).length) return;
+      const goal: Goal | undefined = max === undefined ? undefined : [`<= ${max}x`, (o, b) => o / b <= max];
       rows.push(
         row(
           "deploy",
-          `${tag}: until Terraform starts (cdktf-cli + synth)`,
+          `${at}: one change, ${ours}${failed(ours)}: wall`,
           "s",
-          ours.map((f) => f.beforeTerraformMs),
+          walls(change(ours)),
+          [walls(change(peer)), `${peer}${failed(peer)}`],
+          goal,
         ),
       );
-    add("remote part", "s", (f) => f.remoteMs);
-    if (scenario === "cold") {
-      add("SSH sessions (max)", "n", (f) => f.sshSessions, true);
-      rows.push(row("deploy", `${tag}: processes started (supervisord + programs)`, "n", ours[0].started));
-      continue;
+    };
+    vs(CDKTF, TUNED, wan ? 0.5 : undefined);
+    vs(CDKTF, MITOGEN, wan ? 0.8 : undefined);
+    vs(CDKTF, SCRIPT, undefined);
+    vs(TERRAFORM, MITOGEN, wan ? 0.5 : undefined);
+    vs(TERRAFORM, TUNED, undefined);
+    // The physical limit: one SSH connection with one command, and the changed program's startsecs.
+    const limit = median(sshOneCommandMs) + CHANGED.startsecs * 1000;
+    const ofLimit = (via: Way, goal?: Goal) => {
+      if (change(via).length)
+        rows.push(
+          row(
+            "deploy",
+            `${at}: one change, ${via}${failed(via)}: wall`,
+            "s",
+            walls(change(via)),
+            [limit, "limit: ssh + 1 command + startsecs"],
+            goal,
+          ),
+        );
+    };
+    ofLimit(TERRAFORM, ["<= 1.5x", (o, b) => o / b <= 1.5]);
+    for (const via of [CDKTF, TUNED, MITOGEN, SCRIPT] as const) ofLimit(via);
+    for (const via of [CDKTF, TERRAFORM] as const) {
+      const noop = group(figures, delayMs, via, "no-op");
+      if (noop.length)
+        rows.push(
+          row("deploy", `${at}: no-op, ${via}: SSH connections (max)`, "n", Math.max(...noop.map((f) => f.sshSessions)), undefined, [
+            "0",
+            (n) => n === 0,
+          ]),
+        );
     }
-    const [sessions, restarts] = scenario === "no-op" ? [0, 0] : [2, 1];
-    add("SSH sessions (max)", "n", (f) => f.sshSessions, true, [sessions ? `<= ${sessions}` : "0", (o) => o <= sessions]);
-    const n = ours.map((f) => f.restarted.length);
-    const [lo, hi] = [Math.min(...n), Math.max(...n)];
-    const goal: Goal = [restarts ? "exactly 1" : "0", () => lo === hi && hi === restarts];
-    add(`processes restarted${lo !== hi ? ` (${lo}..${hi})` : ""}`, "n", (f) => f.restarted.length, true, goal);
+    const ch = change(CDKTF);
+    if (ch.length) {
+      const n = ch.map((f) => f.restarted.length);
+      rows.push(
+        row("deploy", `${at}: one change, ${CDKTF}: processes restarted (max)`, "n", Math.max(...n), undefined, [
+          "exactly 1",
+          () => n.every((x) => x === 1),
+        ]),
+      );
+    }
   }
   return rows;
+}
+
+/** The table of every way, scenario and delay: median wall, max connections and channels, what was restarted. */
+function peerTable(figures: readonly Figure[], links: readonly LinkFigures[], versions: string | undefined): string {
+  const delays = links.map((l) => l.delayMs);
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const cell = (fs: readonly Figure[], scenario: Scenario) => {
+    if (!fs.length) return "-";
+    const conn = Math.max(...fs.map((f) => f.sshSessions));
+    const ch = Math.max(...fs.map((f) => f.sshChannels));
+    const restarted = [...new Set(fs.flatMap((f) => f.restarted))];
+    const what =
+      scenario === "cold"
+        ? ""
+        : restarted.length === 0
+          ? ", 0 restarts"
+          : restarted.length === 1 && CHANGED.program.test(restarted[0])
+            ? ", 1 restart"
+            : `, restarted ${restarted.map((r) => r.replace(/^\S+ /, "")).join(" ")}`;
+    const failed = fs.filter((f) => !f.ok).length;
+    return `${s(median(fs.map((f) => f.wallMs)))}, ${conn} conn, ${ch} ch${what}${failed ? `, ${failed} FAILED` : ""}`;
+  };
+  const header = ["way", "scenario", ...delays.map((d) => `${d} ms one-way`)];
+  const body: string[][] = [];
+  for (const via of WAYS) {
+    for (const scenario of SCENARIOS) {
+      const fs = delays.map((d) => group(figures, d, via, scenario));
+      if (fs.every((x) => !x.length)) continue;
+      const n = Math.max(...fs.map((x) => x.length));
+      body.push([via, `${scenario}${n > 1 ? ` (median of ${n})` : ""}`, ...fs.map((x) => cell(x, scenario))]);
+    }
+  }
+  body.push([
+    "limit line",
+    "one change",
+    ...links.map(
+      (l) =>
+        `${s(median(l.sshOneCommandMs) + CHANGED.startsecs * 1000)} (ssh ${median(l.sshOneCommandMs).toFixed(0)} ms + startsecs ${CHANGED.startsecs} s)`,
+    ),
+  ]);
+  body.push(["link", "measured RTT", ...links.map((l) => `${median(l.rttMs).toFixed(1)} ms`)]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    `Deploys over the simulated link${versions ? ` (${versions})` : ""}: wall (median), SSH connections and channels (max), programs restarted`,
+    "",
+    line(header),
+    line(header.map(() => "---")),
+    ...body.map(line),
+  ].join("\n");
 }

@@ -27,6 +27,10 @@ export interface PartResult {
   readonly details: unknown;
   /** Why the part measured nothing. */
   readonly skipped?: string;
+  /** Tables of their own (markdown), printed after the main table. */
+  readonly tables?: readonly string[];
+  /** Printed under the tables (what was left out, and why). */
+  readonly notes?: readonly string[];
 }
 
 /** The synthesized stacks: their count, JSON bytes, and bytes of what lands on the hosts (the `file:` triggers). */
