@@ -26,7 +26,7 @@ const quick = argv.includes("--quick");
 const only = (flag("only")?.split(",") ?? PARTS).filter((p): p is Part => (PARTS as readonly string[]).includes(p));
 const repeats = Number(flag("repeats") ?? (quick ? 2 : 5));
 const deployRepeats = Number(flag("deploy-repeats") ?? (quick ? 1 : 3));
-const delaysMs = (flag("delays") ?? "0,20,50").split(",").map(Number);
+const delaysMs = (flag("delays") ?? (quick ? "0,50" : "0,20,50")).split(",").map(Number);
 const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
 
 /** First line of a command's output (stderr too: `ssh -V` prints there). */
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const run: Record<Part, () => PartResult | Promise<PartResult>> = {
     synth: () => benchSynth(c),
     fleet: () => benchFleet(c),
-    deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs }),
+    deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs, quick }),
     plan: () => benchPlan(c),
   };
   const rows: Row[] = [];

@@ -12,6 +12,7 @@ import { run, start } from "../../testkit/commands";
 import { type SupervisorState, supervisorState } from "../../testkit/processes";
 import { ROLES, runAsUser, type TestHostInfo, type TestUserRole } from "../../testkit/test-host";
 import { DEPLOYMENT, type Variant } from "../../testkit/test-site";
+import { log } from "./table";
 
 const PLAYBOOK_DIR = path.resolve(__dirname, "..", "ansible");
 const MITOGEN_STRATEGIES = "/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy";
@@ -24,6 +25,25 @@ export function ansibleMissing(): string[] {
   if (run("ansible-playbook", ["--version"]).code !== 0) missing.push("ansible-playbook");
   if (!fs.existsSync(path.join(MITOGEN_STRATEGIES, "mitogen_linear.py"))) missing.push(`${MITOGEN_STRATEGIES}/mitogen_linear.py`);
   return missing;
+}
+
+/**
+ * Installs Debian's ansible and ansible-mitogen when they are missing (the benchmark runs as root
+ * for its test host anyway); returns what is still missing (empty: the peers can run).
+ */
+export function installAnsible(): string[] {
+  if (ansibleMissing().length === 0) return [];
+  log(`  installing ${ANSIBLE_PACKAGES.join(" ")} (apt-get)...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const install = () =>
+    run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...ANSIBLE_PACKAGES], { env, timeoutMs: 600_000 });
+  // A fresh machine has no package lists yet.
+  if (install().code !== 0) {
+    run("apt-get", ["update", "-qq"], { env, timeoutMs: 600_000 });
+    const r = install();
+    if (r.code !== 0) log(`  apt-get install failed:\n${r.output.trim().split("\n").slice(-10).join("\n")}`);
+  }
+  return ansibleMissing();
 }
 
 /** ansible-core, the ansible package (collections) and Mitogen, as Debian installed them. */

@@ -30,7 +30,7 @@ import {
   type TestUserRole,
 } from "../../testkit/test-host";
 import { DEPLOYMENT, GROUP, instanceDir, oneShot, shellLoop, stackName, type Variant } from "../../testkit/test-site";
-import { ANSIBLE_PACKAGES, AnsiblePeer, ansibleMissing, ansibleVersions } from "./ansible";
+import { ANSIBLE_PACKAGES, AnsiblePeer, ansibleVersions, installAnsible } from "./ansible";
 import { startLink } from "./link";
 import type { PartResult } from "./synth";
 import { type Goal, log, type Row, row } from "./table";
@@ -240,15 +240,15 @@ export interface DeployOptions {
   readonly repeats: number;
   /** One-way delays of the simulated link (ms). */
   readonly delaysMs: readonly number[];
-  /** Ways to leave out (no Ansible installed: the peers). */
-  readonly skip?: readonly Way[];
+  /** Fewer runs: the JAWS script's no-op is left out. */
+  readonly quick: boolean;
 }
 
 export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
   log(`== deploy: local test host behind a simulated link (one-way delay ${o.delaysMs.join(", ")} ms)`);
   if (process.getuid?.() !== 0) return { rows: [], details: {}, skipped: "not root: the test host needs root (users, sshd)" };
-  const missing = ansibleMissing();
-  const ways = WAYS.filter((w) => !o.skip?.includes(w) && (missing.length === 0 || (w !== TUNED && w !== MITOGEN)));
+  const missing = installAnsible();
+  const ways = WAYS.filter((w) => missing.length === 0 || (w !== TUNED && w !== MITOGEN));
   const notes = missing.length
     ? [`Ansible peers skipped: missing ${missing.join(", ")} (apt-get install ${ANSIBLE_PACKAGES.join(" ")})`]
     : [];
@@ -306,12 +306,12 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
           p.setVariant(v);
           return timed("npx", ["cdktf", "deploy", ...ROLES.map(stackName), "--auto-approve"], { cwd: p.dir, env: p.env() });
         },
-        // Synth without cdktf-cli (main.ts run by tsx), then `terraform apply` of each stack.
+        // Synth without cdktf-cli (main.ts run by tsx), then `terraform apply` of the stacks at once
+        // (as cdktf deploy runs independent stacks, and CI's deploy jobs run in parallel).
         [TERRAFORM]: async () => {
           const t0 = Date.now();
           p.synth(v);
-          const rs: RunResult[] = [];
-          for (const role of ROLES) rs.push(await p.startTerraform(role, ["apply", "-auto-approve", "-input=false"]).done);
+          const rs = await Promise.all(ROLES.map((role) => p.startTerraform(role, ["apply", "-auto-approve", "-input=false"]).done));
           return { r: { ...(rs.find((r) => r.code !== 0) ?? rs[0]), ms: Date.now() - t0 }, lines: rs.flatMap((r) => r.lines), t0 };
         },
         [TUNED]: () => peer.deploy("tuned", v),
@@ -353,9 +353,11 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
           writeBaselineSources(src, info, v);
           await startBaseline(info, src);
         }
-        // Cold: the ways that start from nothing (terraform apply follows cdktf deploy; JAWS started supervisord by hand).
+        // Cold: the ways that start from nothing (terraform apply follows cdktf deploy; JAWS started
+        // supervisord by hand). The script's no-op is its one change (it restarts everything): full runs only.
         const cold = via !== TERRAFORM && via !== SCRIPT;
-        for (const scenario of SCENARIOS.filter((x) => x !== "cold" || cold)) {
+        const noop = via !== SCRIPT || !o.quick;
+        for (const scenario of SCENARIOS.filter((x) => (x !== "cold" || cold) && (x !== "no-op" || noop))) {
           // The no-op `terraform apply` once, like the cold deploy.
           for (let i = 0; i < (scenario === "cold" || (scenario === "no-op" && via === TERRAFORM) ? 1 : o.repeats); i++) {
             if (scenario === "one service changed") {

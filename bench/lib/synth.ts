@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runOk } from "../../testkit/commands";
+import { benchAppCommand } from "./app-command";
 import { type Goal, growth, log, type Row, row } from "./table";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -94,13 +95,15 @@ export function benchSynth(c: Context): PartResult {
   }
   const [a, e] = [stacksOf(path.join(app, "cdktf.out")), stacksOf(path.join(empty, "cdktf.out"))];
   const [n, same] = [`median of ${c.repeats}`, "empty cdktf app, same way"];
+  const compiled = benchAppCommand(c, app);
   return {
     rows: [
       row("synth", `npx cdktf synth, main.ts (${n})`, "s", ms.cdktf.app, [ms.cdktf.empty, same], ["<= 1.1x", (o, b) => o / b <= 1.1]),
       row("synth", `app alone: \`${appCommand}\` (${n})`, "s", ms.direct.app, [ms.direct.empty, same]),
       row("synth", `synthesized JSON, main.ts (${a.stacks} stacks)`, "KB", a.jsonBytes, [e.jsonBytes, "empty cdktf app"]),
+      ...compiled.rows,
     ],
-    details: { appCommand, ms },
+    details: { appCommand, ms, compiled: compiled.details },
   };
 }
 
