@@ -240,7 +240,7 @@ export interface DeployOptions {
   readonly repeats: number;
   /** One-way delays of the simulated link (ms). */
   readonly delaysMs: readonly number[];
-  /** Fewer runs: the JAWS script's no-op is left out. */
+  /** Fewer runs: the peers' no-op deploys are left out. */
   readonly quick: boolean;
 }
 
@@ -253,7 +253,10 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
     ? [`Ansible peers skipped: missing ${missing.join(", ")} (apt-get install ${ANSIBLE_PACKAGES.join(" ")})`]
     : [];
   log("  starting the test host (waits while e2e tests hold its lock)...");
+  const waitStarted = Date.now();
   const direct = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
+  const hostWaitMs = Date.now() - waitStarted;
+  notes.push(`deploy: the test host was up after ${(hostWaitMs / 1000).toFixed(0)} s (its lock, held by e2e tests, and its start)`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-deploy-"));
   const link = await startLink(direct.port);
   // Every tool reaches sshd through the link: the same host key, pinned at the link's port.
@@ -354,9 +357,9 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
           await startBaseline(info, src);
         }
         // Cold: the ways that start from nothing (terraform apply follows cdktf deploy; JAWS started
-        // supervisord by hand). The script's no-op is its one change (it restarts everything): full runs only.
+        // supervisord by hand). The peers' no-op: full runs only (--quick stays under 5 minutes).
         const cold = via !== TERRAFORM && via !== SCRIPT;
-        const noop = via !== SCRIPT || !o.quick;
+        const noop = via === CDKTF || via === TERRAFORM || !o.quick;
         for (const scenario of SCENARIOS.filter((x) => (x !== "cold" || cold) && (x !== "no-op" || noop))) {
           // The no-op `terraform apply` once, like the cold deploy.
           for (let i = 0; i < (scenario === "cold" || (scenario === "no-op" && via === TERRAFORM) ? 1 : o.repeats); i++) {
@@ -379,7 +382,7 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
   return {
     rows: deployRows(figures, links),
     details: { versions, links, figures },
-    tables: [peerTable(figures, links, versions)],
+    tables: [peerTable(figures, links, versions), breakdownTable(figures, links)],
     notes,
   };
 }
@@ -498,6 +501,43 @@ function peerTable(figures: readonly Figure[], links: readonly LinkFigures[], ve
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [
     `Deploys over the simulated link${versions ? ` (${versions})` : ""}: wall (median), SSH connections and channels (max), programs restarted`,
+    "",
+    line(header),
+    line(header.map(() => "---")),
+    ...body.map(line),
+  ].join("\n");
+}
+
+/** Where a one-change `terraform apply` spends its time, read off the changed stack's progress lines (medians, seconds). */
+function breakdownTable(figures: readonly Figure[], links: readonly LinkFigures[]): string {
+  const phases = [
+    ["synth (tsx) + Terraform start-up and plan", /./, /Provisioning with '/],
+    ["SSH login (Connecting → Connected!)", /Connecting to remote host via SSH/, /Connected!/],
+    ["upload, chmod, start of the bundle (→ its first line)", /Connected!/, /\(remote-exec\): \[/],
+    ["the bundle on the host (→ `deploy ... done`)", /\(remote-exec\): \[/, /\] deploy \S+ done/],
+    ["of which the health gate (startsecs)", /health gate: waiting/, /health: \d+ process/],
+    ["after the bundle (empty upload, close, state)", /\] deploy \S+ done/, /Creation complete after/],
+  ] as const;
+  /** Seconds from the first line matching `a` to the first matching `b` after it, in a figure's output ("  1.23 text"). */
+  const span = (f: Figure, a: RegExp, b: RegExp) => {
+    const lines = f.output.map((l) => ({ t: Number(l.slice(0, 6)), text: l.slice(7) }));
+    const i = lines.findIndex((l) => a.test(l.text));
+    const j = lines.findIndex((l, k) => k >= i && i >= 0 && b.test(l.text));
+    return i < 0 || j < 0 ? Number.NaN : lines[j].t - (a.source === "." ? 0 : lines[i].t);
+  };
+  const header = ["phase of a one-change `terraform apply`", ...links.map((l) => `${l.delayMs} ms`)];
+  const body = phases.map(([name, a, b]) => [
+    name,
+    ...links.map((l) => {
+      const xs = group(figures, l.delayMs, TERRAFORM, "one service changed")
+        .map((f) => span(f, a, b))
+        .filter((x) => !Number.isNaN(x));
+      return xs.length ? `${median(xs).toFixed(2)} s` : "-";
+    }),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    "Where a one-change `terraform apply` spends its time (medians)",
     "",
     line(header),
     line(header.map(() => "---")),
