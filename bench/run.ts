@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const details: Partial<Record<Part, unknown>> = {};
   const notes: string[] = [];
   for (const part of PARTS.filter((p) => only.includes(p))) {
+    const partStarted = Date.now();
     try {
       const r = await run[part]();
       rows.push(...r.rows);
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
       log(`!! ${part} failed: ${(e as Error).stack ?? e}`);
       process.exitCode = 1;
     }
+    log(`   (${part}: ${((Date.now() - partStarted) / 60000).toFixed(1)} min)`);
   }
   removeRoot();
   const finished = new Date();
