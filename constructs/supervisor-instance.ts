@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { controlCommand, HOST_FILES, hostPath } from "./host-layout";
 import type { ConfigFileModel } from "./model/config-file";
 import { type InstanceModel, resolveInstance } from "./model/instance";
+import type { LauncherKind, SlurmStarterKind } from "./model/launcher";
 import type { ReleaseModel } from "./model/release";
 import type { ServiceModel } from "./model/service";
 import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
@@ -180,6 +181,84 @@ export interface SupervisorInstanceProps {
   readonly nodaemon?: boolean;
   /** Working directory of supervisord. @default <instance dir> */
   readonly directory?: string;
+
+  // ---- launcher -----------------------------------------------------------
+  /**
+   * How supervisord runs: `daemon` (started by the deploy on the host it deploys to) or `slurm`
+   * (in the foreground inside a long-lived Slurm job that the deploy submits from the login node
+   * and a periodic starter resubmits; its control endpoint is `inetPort` on the node's address,
+   * which the job publishes in `run/slurm-job.json`). See "The Slurm launcher" in the README.
+   * @default daemon
+   */
+  readonly launcher?: LauncherKind;
+  /**
+   * Slurm: the job's name; exactly one job of this name (and user) is kept queued or running.
+   * @default - the supervisord identifier (`supervisor-<name>-<deployment>`)
+   */
+  readonly slurmJobName?: string;
+  /**
+   * Slurm: `sbatch --qos` (NERSC: `workflow`).
+   * @default - none: the user's default QOS
+   */
+  readonly slurmQos?: string;
+  /**
+   * Slurm: `sbatch --constraint` (NERSC: `cron`, the workflow nodes).
+   * @default - none
+   */
+  readonly slurmConstraint?: string;
+  /**
+   * Slurm: `sbatch --account`.
+   * @default - none: the user's default account
+   */
+  readonly slurmAccount?: string;
+  /**
+   * Slurm: `sbatch --partition`.
+   * @default - none: the cluster's default partition
+   */
+  readonly slurmPartition?: string;
+  /**
+   * Slurm: `sbatch --time`, the job's time limit (Slurm's formats: `90-00:00:00`, `720`, ...).
+   * @default 90-00:00:00
+   */
+  readonly slurmTimeLimit?: string;
+  /**
+   * Slurm: minutes kept free before the next maintenance reservation (a reservation with the
+   * MAINT flag in `scontrol show res`): the job is submitted with `--time-min` = minutes until
+   * it starts minus this buffer, so Slurm may start it before the maintenance.
+   * @default 120
+   */
+  readonly slurmMaintenanceBufferMinutes?: number;
+  /**
+   * Slurm: `sbatch --cpus-per-task`.
+   * @default - none: Slurm's default (1)
+   */
+  readonly slurmCpusPerTask?: number;
+  /**
+   * Slurm: what runs the starter (`bin/starter`: submits the job when none of its name is
+   * queued or running) every few minutes: the user's `scrontab` (NERSC, where login nodes have
+   * no cron) or the user's `crontab` on the login node the deploy reaches.
+   * @default crontab
+   */
+  readonly slurmStarter?: SlurmStarterKind;
+  /**
+   * Slurm: when the starter runs (five crontab fields).
+   * @default every 5 minutes
+   */
+  readonly slurmStarterSchedule?: string;
+  /**
+   * Slurm, `slurmStarter: "scrontab"`: sbatch options of the starter's own scrontab job, one
+   * `#SCRON` line each (e.g. `--qos=cron`, `--time=00:10:00`).
+   * @default - none
+   */
+  readonly slurmStarterOptions?: readonly string[];
+  /**
+   * Slurm: shell lines the job runs each time it has published a new address, before supervisord
+   * starts (where JAWS calls `nsupdate`). Operator code, run as written, with
+   * `JAWS_SUPERVISOR_ADDRESS`, `JAWS_SUPERVISOR_NODE`, `JAWS_SUPERVISOR_URL` and `SLURM_JOB_ID`
+   * set; a failure is logged and does not stop the job.
+   * @default - none
+   */
+  readonly slurmAddressHook?: readonly string[];
 
   // ---- programs and deploy ----------------------------------------------
   /**

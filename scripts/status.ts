@@ -44,7 +44,12 @@ export function siteStatus(siteName: string, deployment?: string, env: NodeJS.Pr
       if (r.status === 255 || r.error) return { instance: label, ok: false, text: `cannot reach the host over SSH: ${err}` };
       if (r.status === 3) return { instance: label, ok: false, text: err };
       if (/cannot reach supervisord/.test(err)) {
-        return { instance: label, ok: false, text: `supervisord is not running: start it with ${inst.ensureScript} (${err})` };
+        // A Slurm-launched instance comes back with its job: the starter submits it (or run it now).
+        const start =
+          m.launcher.kind === "slurm"
+            ? `its Slurm job ${m.launcher.jobName} is not running (squeue -n ${m.launcher.jobName}): the starter submits it at its next run, or run ${m.dir}/bin/starter`
+            : `start it with ${inst.ensureScript}`;
+        return { instance: label, ok: false, text: `supervisord is not running: ${start} (${err})` };
       }
       return { instance: label, ok: false, text: `status failed (exit ${r.status}): ${err}` };
     });

@@ -3,7 +3,7 @@
  * variables). The library takes values; CI sets these per job.
  *
  *   JAWS_SITES            sites to synthesize: cori,jgi,... or all (every  (default: cori)
- *                         supervisor-launched site)
+ *                         supervisor- or Slurm-launched site)
  *   JAWS_SITES_MODULE     module exporting more SiteDefinitions             (default: none)
  *   JAWS_DEPLOYMENT       dev | staging | prod | a deployment of the site  (default: dev)
  *   JAWS_SSH_KEY_FILE     path of the SSH private key                       (default: ssh-agent)

@@ -4,7 +4,8 @@ import { defiant, dori, jgi, kbase, nmdc, nmdcTahoma, perlmutter, tahoma } from 
 
 /**
  * Every JAWS site, by name: Cori as it ran until 2022, and the sites JAWS deploys to today. The
- * scrontab (NERSC) and systemd (Dori) ones are data only: selecting them fails with the reason.
+ * scrontab ones (NERSC) deploy with the Slurm launcher; the systemd one (Dori) is data only:
+ * selecting it fails with the reason.
  */
 export const SITES: Readonly<Record<string, SiteDefinition>> = Object.fromEntries(
   [cori, jgi, tahoma, nmdcTahoma, defiant, perlmutter, nmdc, kbase, dori].map((s) => [s.name, s]),
@@ -19,7 +20,7 @@ export function loadSiteModule(path: string): Record<string, SiteDefinition> {
 
 /**
  * Sites named in a comma-separated list (`cori,jgi`), or for `all` every site jaws-deploy can
- * deploy (the supervisor-launched ones). An unknown name is an error that lists the known ones.
+ * deploy (supervisor- and Slurm-launched). An unknown name is an error that lists the known ones.
  */
 export function selectSites(list: string, extra: Readonly<Record<string, SiteDefinition>> = {}): SiteDefinition[] {
   const all = { ...SITES, ...extra };

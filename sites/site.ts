@@ -77,8 +77,8 @@ export interface DeploymentContext {
 
 /**
  * How JAWS starts a site's services (`deploy.sh <launch tool> ...` in JAWS's CI): supervisord
- * on a service node, supervisord inside a Slurm job that scrontab resubmits (NERSC), or
- * `systemctl --user` units (Dori). jaws-deploy deploys the first only.
+ * on a service node, supervisord inside a Slurm job that scrontab resubmits (NERSC: the Slurm
+ * launcher), or `systemctl --user` units (Dori). jaws-deploy deploys the first two.
  */
 export type LaunchTool = "supervisor" | "scrontab" | "systemd";
 
@@ -107,16 +107,15 @@ export interface SiteDefinition {
   readonly instances: readonly SiteInstance[];
 }
 
-const LAUNCHERS: Record<Exclude<LaunchTool, "supervisor">, string> = {
-  scrontab: "supervisord inside a Slurm job that scrontab resubmits; the Slurm launcher is a separate issue",
+const LAUNCHERS: Record<Exclude<LaunchTool, "supervisor" | "scrontab">, string> = {
   systemd: "systemctl --user units; a systemd launcher is not part of jaws-deploy",
 };
 
 /** Why jaws-deploy cannot deploy `site` (its launch tool), or undefined when it can. */
 export function notDeployable(site: SiteDefinition): string | undefined {
-  if ((site.launch ?? "supervisor") === "supervisor") return undefined;
-  const launch = site.launch as keyof typeof LAUNCHERS;
-  return `site ${site.name} is launched by ${launch} (${LAUNCHERS[launch]}): jaws-deploy deploys supervisor-launched sites only`;
+  const launch = site.launch ?? "supervisor";
+  if (launch === "supervisor" || launch === "scrontab") return undefined;
+  return `site ${site.name} is launched by ${launch} (${LAUNCHERS[launch]}): jaws-deploy deploys supervisor-launched and Slurm-launched (scrontab) sites only`;
 }
 
 const siteVariable = (prefix: string, site: string) => `${prefix}_${site.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;

@@ -1,4 +1,4 @@
-import type { ConfigFileProps, PreflightEndpoint, PythonReleaseProps } from "../constructs";
+import type { ConfigFileProps, PreflightEndpoint, PythonReleaseProps, SupervisorInstanceProps } from "../constructs";
 import { jawsRelease, jawsSiteConfToday } from "./jaws-config";
 import { JAWS_SITE_CONF, JAWS_SITE_RELEASE, type JawsSiteRuntime, jawsSitePaths, jawsSitePrograms } from "./jaws-programs";
 import type { DeploymentSettings, LaunchTool, SiteDefinition } from "./site";
@@ -25,13 +25,24 @@ import type { DeploymentSettings, LaunchTool, SiteDefinition } from "./site";
  *     `.check-vm-connections` curls (port 443); at Tahoma CI reaches those through
  *     proxy.emsl.pnl.gov:3128, which is checked instead.
  *   - no host keys are pinned: JAWS_HOST_KEY_<SITE> (or sites/known_hosts).
- * Deliberate differences: supervisord's HTTP endpoint listens on 127.0.0.1, not 0.0.0.0; the
+ *   - NERSC (Perlmutter, NMDC, KBase): deploys reach a Perlmutter login node as perlmutter.nersc.gov;
+ *     the starter's own scrontab job runs with `--qos=cron --time=00:10:00`; the supervisord job's
+ *     options are the reference's (`--qos workflow -C cron --cpus-per-task=16 --time=90-00:00:00`,
+ *     --time-min 120 minutes before the next maintenance), with no account (the user's default).
+ *     The nsupdate of the node's address (slurmAddressHook) is not modelled: its server and TSIG key
+ *     are not in the repository.
+ * Deliberate differences: supervisord's HTTP endpoint listens on 127.0.0.1, not 0.0.0.0 (at NERSC
+ * on the node's own address, where the job publishes it, not on every interface); KBase's supervisord
+ * ports are 64107-64109, not Perlmutter's 64101-64103: both sites' jobs run on the same workflow nodes,
+ * where the second supervisord could not bind the port (the synth refuses such a pair); the
  * supervisor-launched sites (JAWS: apptainer-run of bin/site-<version>.sif) run jaws-site from a
  * versioned release instead (PythonRelease `jaws-site`: a venv per version, JAWS's own "venv"
  * install method, switched atomically and rolled back by the health gate), with
  * `config/jaws-site.conf` rendered by the deploy (templates/site.conf's sections, the Globus
  * client secret in [GLOBUS] instead of site.env, mode 0600), its passwords from CI variables
- * (sites/jaws-config.ts); the scrontab and systemd sites keep JAWS's facts as data.
+ * (sites/jaws-config.ts). The Slurm-launched sites (NERSC) deploy with the Slurm launcher and run
+ * jaws-site from the venv JAWS's CI installs (its `venv` method): their jaws-site.conf facts are not
+ * in this catalogue yet; Dori (systemd) is data only.
  */
 
 /** jaws-site release the sites run (assumed: JAWS_SITE_VERSION of release 2.5.4). */
@@ -93,6 +104,24 @@ const CHECK_VM_CONNECTIONS: PreflightEndpoint[] = [
 ];
 const EMSL_PROXY: PreflightEndpoint = { name: "EMSL HTTP proxy", host: "proxy.emsl.pnl.gov", port: 3128 };
 
+/**
+ * NERSC's starter.sh: one job `jaws_<site>_<dep>` on a workflow node (`--qos workflow -C cron`),
+ * 16 CPUs, 90 days, `--time-min` 120 minutes before the next maintenance, resubmitted by scrontab.
+ */
+function nerscSlurmJob(site: string, deployment: string): Partial<SupervisorInstanceProps> {
+  return {
+    launcher: "slurm",
+    slurmJobName: `jaws_${site}_${deployment}`,
+    slurmQos: "workflow",
+    slurmConstraint: "cron",
+    slurmCpusPerTask: 16,
+    slurmTimeLimit: "90-00:00:00",
+    slurmMaintenanceBufferMinutes: 120,
+    slurmStarter: "scrontab",
+    slurmStarterOptions: ["--qos=cron", "--time=00:10:00"],
+  };
+}
+
 /** One instance `jaws` per deployment (stack `jaws-<site>`), group `jaws-site`, the four programs. */
 function jawsSite(f: SiteFacts): SiteDefinition {
   const modules = f.pythonModule ? [f.pythonModule] : [];
@@ -153,6 +182,7 @@ function jawsSite(f: SiteFacts): SiteDefinition {
         },
         props: (d) => {
           const p = jawsSitePaths(d.settings.installDirectory);
+          const slurm: Partial<SupervisorInstanceProps> = f.launch === "scrontab" ? nerscSlurmJob(f.name, d.deployment) : {};
           const scratch = `${f.scratchBase}/${f.name}-${d.deployment}`;
           const acl = (...entries: string[]) => (setfacl ? entries : []);
           return {
@@ -173,6 +203,7 @@ function jawsSite(f: SiteFacts): SiteDefinition {
               { path: `${scratch}/cromwell-executions`, group: f.group, mode: "0775", defaultAcl: acl(`g:${f.group}:rwx`, users("rx")) },
             ],
             preflight: [...CENTRAL, ...(f.proxy ? [f.proxy] : CHECK_VM_CONNECTIONS)],
+            ...slurm,
           };
         },
       },
@@ -257,12 +288,14 @@ export const defiant = jawsSite({
   app: { globusEndpoint: "", globusHostPath: "/ccsopen/home/bif150_auser/globus-ep", maxRamGb: 256, maxCpu: 128, maxTime: 1425 },
 });
 
-// NERSC: supervisord in a Slurm job (scrontab's starter.sh), reached at the dynamic DNS name
-// `<site>-<dep>.jaws.dyn.jgi.doe.gov`; no fixed service host.
+// NERSC: supervisord in a Slurm job (scrontab's starter.sh; here the Slurm launcher), reached at the
+// dynamic DNS name `<site>-<dep>.jaws.dyn.jgi.doe.gov`; the deploy goes to a login node.
+const NERSC_LOGIN = "perlmutter.nersc.gov";
 export const perlmutter = jawsSite({
   name: "perlmutter",
   launch: "scrontab",
   install: "venv",
+  host: NERSC_LOGIN,
   user: "jaws",
   group: "jaws",
   usersGroup: "genome",
@@ -276,6 +309,7 @@ export const nmdc = jawsSite({
   name: "nmdc",
   launch: "scrontab",
   install: "venv",
+  host: NERSC_LOGIN,
   user: "nmjaws",
   group: "nmjaws",
   usersGroup: "m3408",
@@ -289,13 +323,15 @@ export const kbase = jawsSite({
   name: "kbase",
   launch: "scrontab",
   install: "venv",
+  host: NERSC_LOGIN,
   user: "kbjaws",
   group: "kbjaws",
   usersGroup: "kbase",
   installBase: "/global/cfs/cdirs/kbase/jaws",
   scratchBase: "/pscratch/sd/k/kbjaws",
   pythonModule: "module load python/3.11",
-  ports: { supervisord: [64101, 64102, 64103], cromwell: [50104, 50105, 50106] },
+  // JAWS gives KBase Perlmutter's supervisord ports (64101-3): their jobs can share a workflow node.
+  ports: { supervisord: [64107, 64108, 64109], cromwell: [50104, 50105, 50106] },
 });
 
 // Dori: `systemctl --user` units (ConditionHost=ln010.jgi) running the image; no ACLs, inputs 2777.

@@ -229,3 +229,56 @@ describe("host conflicts agree with the file system", () => {
     }
   });
 });
+
+describe("for every accepted Slurm option, sbatch gets exactly what was declared", () => {
+  // Words as Slurm takes them: no whitespace or control characters (the rule refuses those), anything else.
+  const word = fc
+    .array(piece, { minLength: 1, maxLength: 5 })
+    .map((p) => p.join("").replace(/[\s\u0085\u0000-\u001f\u007f]/g, ""))
+    .filter((w) => w.length > 0);
+  const options = fc.record({
+    slurmQos: fc.option(word, { nil: undefined }),
+    slurmConstraint: fc.option(word, { nil: undefined }),
+    slurmAccount: fc.option(word, { nil: undefined }),
+    slurmPartition: fc.option(word, { nil: undefined }),
+    slurmTimeLimit: fc.constantFrom("90-00:00:00", "720", "1:30", "2-12", "UNLIMITED"),
+    slurmCpusPerTask: fc.option(fc.integer({ min: 1, max: 256 }), { nil: undefined }),
+  });
+
+  it("bash reads the job name, time limit and sbatch options of the shell library as declared", () => {
+    for (const o of sample(options)) {
+      const m = model({ launcher: "slurm", inetPort: 64101, ...o }, { p: { command: ["sleep", "1"] } });
+      expect(validateInstance(m), JSON.stringify(o)).toEqual([]);
+      const lib = renderInstance(m).files.find((f) => f.path === "lib/jaws-lib.sh")?.content ?? "";
+      const lines = lib.split("\n").filter((l) => /^SLURM_(JOB_NAME|TIME_LIMIT|SBATCH_OPTIONS)=/.test(l));
+      expect(lines).toHaveLength(3);
+      const r = spawnSync(
+        "bash",
+        ["-c", `${lines.join("\n")}\nprintf '%s\\0' "$SLURM_JOB_NAME" "$SLURM_TIME_LIMIT" "\${SLURM_SBATCH_OPTIONS[@]}"`],
+        {
+          encoding: "utf8",
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const expected = [
+        "supervisor-jaws-dev",
+        o.slurmTimeLimit,
+        ...(o.slurmQos === undefined ? [] : [`--qos=${o.slurmQos}`]),
+        ...(o.slurmConstraint === undefined ? [] : [`--constraint=${o.slurmConstraint}`]),
+        ...(o.slurmAccount === undefined ? [] : [`--account=${o.slurmAccount}`]),
+        ...(o.slurmPartition === undefined ? [] : [`--partition=${o.slurmPartition}`]),
+        `--time=${o.slurmTimeLimit}`,
+        ...(o.slurmCpusPerTask === undefined ? [] : [`--cpus-per-task=${o.slurmCpusPerTask}`]),
+      ];
+      expect(r.stdout.split("\0").slice(0, -1), JSON.stringify(o)).toEqual(expected);
+    }
+  });
+
+  it("refuses a value with whitespace or a control character, naming its field", () => {
+    for (const [field, v] of sample(fc.tuple(fc.constantFrom("slurmQos", "slurmConstraint", "slurmAccount", "slurmPartition"), value))) {
+      const m = model({ launcher: "slurm", inetPort: 64101, [field]: v });
+      const refused = validateInstance(m).some((p) => p.field === field);
+      expect(refused, JSON.stringify(v)).toBe(v === "" || /[\s\u0085\u0000-\u001f\u007f]/.test(v));
+    }
+  });
+});

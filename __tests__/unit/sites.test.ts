@@ -22,7 +22,9 @@ import {
 import { type ParsedConfig, parseSupervisordConfig, requireSupervisordParser } from "../support/supervisord-parser";
 
 const ROOT = resolve(__dirname, "..", "..");
-const DEPLOYABLE = ["cori", "jgi", "tahoma", "nmdc_tahoma", "defiant"];
+const DEPLOYABLE = ["cori", "jgi", "tahoma", "nmdc_tahoma", "defiant", "perlmutter", "nmdc", "kbase"];
+/** The NERSC sites: supervisord in a Slurm job (the Slurm launcher). */
+const NERSC = ["perlmutter", "nmdc", "kbase"];
 const DEPLOYMENTS = ["dev", "staging", "prod"];
 
 /** What an operator supplies for the sites without a pinned key or a known host (CI variables do this). */
@@ -69,7 +71,9 @@ function parseAsOnHost(instance: SupervisorInstance, root: string): ParsedConfig
   const dir = `${root}${m.dir}`;
   mkdirSync(join(dir, "secret"), { recursive: true });
   writeFileSync(join(dir, "secret", "auth.conf"), `[inet_http_server]\nusername=${m.name}-${m.deployment}\npassword=not-the-real-key\n`);
-  return parseSupervisordConfig(moved, { file: join(dir, "supervisord.conf"), env: { ...process.env, PYTHONPATH: TEMPLATES } });
+  // The NERSC configs name the node's address, which their Slurm job exports.
+  const env = { ...process.env, PYTHONPATH: TEMPLATES, JAWS_SUPERVISOR_ADDRESS: "10.100.0.7" };
+  return parseSupervisordConfig(moved, { file: join(dir, "supervisord.conf"), env });
 }
 
 /** The argv a wrapper execs, split by Python's shlex (bash's words for the wrapper's quoting). */
@@ -94,24 +98,60 @@ describe("the site catalogue", () => {
     });
   });
 
-  it("JAWS_SITES=all synthesizes every supervisor-launched site: two stacks for Cori, one for each site today", () => {
+  it("JAWS_SITES=all synthesizes every supervisor- and Slurm-launched site: two stacks for Cori, one for each site today", () => {
     expect(selectSites("all").map((s) => s.name)).toEqual(DEPLOYABLE);
-    expect(Object.keys(allDev())).toEqual(["jaws-cori", "jtm-cori", "jaws-jgi", "jaws-tahoma", "jaws-nmdc_tahoma", "jaws-defiant"]);
+    expect(Object.keys(allDev())).toEqual([
+      "jaws-cori",
+      "jtm-cori",
+      "jaws-jgi",
+      "jaws-tahoma",
+      "jaws-nmdc_tahoma",
+      "jaws-defiant",
+      "jaws-perlmutter",
+      "jaws-nmdc",
+      "jaws-kbase",
+    ]);
   });
 
-  it("refuses the scrontab and systemd sites at synth, saying why", () => {
-    for (const [site, launch] of [
-      ["perlmutter", "scrontab"],
-      ["nmdc", "scrontab"],
-      ["kbase", "scrontab"],
-      ["dori", "systemd"],
-    ]) {
-      const message = new RegExp(`site ${site} is launched by ${launch} .*jaws-deploy deploys supervisor-launched sites only`);
-      expect(() => addSiteStacks(Testing.app(), SITES[site], { deployment: "dev" })).toThrow(message);
-      expect(() => readEnvironment({ ...operatorEnv, JAWS_SITES: site })).toThrow(message);
-    }
-    expect(() => readEnvironment({ JAWS_SITES: "perlmutter" })).toThrow(/Slurm launcher is a separate issue/);
+  it("refuses the systemd site at synth, saying why", () => {
+    const message = /site dori is launched by systemd .*jaws-deploy deploys supervisor-launched and Slurm-launched \(scrontab\) sites only/;
+    expect(() => addSiteStacks(Testing.app(), SITES.dori, { deployment: "dev" })).toThrow(message);
+    expect(() => readEnvironment({ ...operatorEnv, JAWS_SITES: "dori" })).toThrow(message);
     expect(() => readEnvironment({ JAWS_SITES: "dori" })).toThrow(/systemd launcher is not part of jaws-deploy/);
+  });
+
+  it.each(NERSC)("%s deploys with the Slurm launcher: the reference's starter.sh options, scrontab, the node's address", (site) => {
+    const [instance] = instancesOf(site, "prod");
+    const m = instance.model();
+    expect(m.ssh.host).toBe("perlmutter.nersc.gov");
+    expect(m.launcher).toEqual({
+      kind: "slurm",
+      jobName: `jaws_${site}_prod`,
+      qos: "workflow",
+      constraint: "cron",
+      account: undefined,
+      partition: undefined,
+      timeLimit: "90-00:00:00",
+      maintenanceBufferMinutes: 120,
+      cpusPerTask: 16,
+      starter: "scrontab",
+      starterSchedule: "*/5 * * * *",
+      starterOptions: ["--qos=cron", "--time=00:10:00"],
+      addressHook: [],
+    });
+    const port = SITES[site].deployments.prod.supervisordPorts.jaws;
+    expect(m.control).toEqual({ kind: "inet", host: "%(ENV_JAWS_SUPERVISOR_ADDRESS)s", port });
+    const files = Object.fromEntries(instance.render().files.map((f) => [f.path, f.content]));
+    expect(files["supervisord.conf"]).toContain(`[inet_http_server]\nport=%(ENV_JAWS_SUPERVISOR_ADDRESS)s:${port}\n`);
+    expect(files["supervisord.conf"]).toMatch(/^nodaemon=true$/m);
+    expect(files["lib/jaws-lib.sh"]).toContain(
+      "SLURM_SBATCH_OPTIONS=(--qos=workflow --constraint=cron --time=90-00:00:00 --cpus-per-task=16)",
+    );
+    expect(files["lib/starter.scrontab"]).toContain(
+      `#SCRON --job-name=jaws_${site}_prod-starter\n#SCRON --qos=cron\n#SCRON --time=00:10:00\n*/5 * * * * ${m.dir}/bin/starter >>`,
+    );
+    expect(files["bin/deploy"]).toMatch(/^install_scrontab_entry$/m);
+    expect(files["bin/deploy"]).toMatch(/^remove_cron_entry$/m);
   });
 
   it("takes host keys from JAWS_HOST_KEY_<SITE> before sites/known_hosts", () => {
@@ -174,7 +214,9 @@ describe("every deployable site and deployment", () => {
           const parsed = parseAsOnHost(instance, base);
           const programs = m.services.map((s) => s.name);
           expect(parsed.groups).toEqual([{ name: m.group.name, kind: "program", priority: 999, programs }]);
-          expect(parsed.server.inet).toMatchObject({ host: "127.0.0.1", port: m.control.kind === "inet" ? m.control.port : -1 });
+          // The NERSC sites' supervisord listens on its node's address (here the one the test exports).
+          const inetHost = NERSC.includes(site) ? "10.100.0.7" : "127.0.0.1";
+          expect(parsed.server.inet).toMatchObject({ host: inetHost, port: m.control.kind === "inet" ? m.control.port : -1 });
           expect(parsed.programs.map((p) => [p.name, p.startretries, p.autorestart])).toEqual(programs.map((p) => [p, 10, "unexpected"]));
         }
       } finally {
@@ -335,7 +377,7 @@ describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
     ["defiant", "bif150_auser", "bif150", "/ccsopen/home/bif150_auser/jaws-install", 64101, 50101],
     ["perlmutter", "jaws", "jaws", "/global/cfs/cdirs/jaws/jaws-install", 64101, 50101],
     ["nmdc", "nmjaws", "nmjaws", "/global/cfs/cdirs/m3408/jaws-install", 64104, 50104],
-    ["kbase", "kbjaws", "kbjaws", "/global/cfs/cdirs/kbase/jaws", 64101, 50104],
+    ["kbase", "kbjaws", "kbjaws", "/global/cfs/cdirs/kbase/jaws", 64107, 50104],
     ["dori", "svc-jaws", "grp-svc-jaws", "/clusterfs/jgi/groups/dsi/homes/svc-jaws/jaws-install", 64101, 50101],
   ])("%s: user %s, group %s, install base %s, dev ports %i / Cromwell %i", (name, user, group, base, port, cromwell) => {
     const site = SITES[name];
@@ -481,6 +523,15 @@ describe("the sites today (branch main of JAWS, release 2.5.4)", () => {
     });
   });
 
+  it("jaws-perlmutter (the Slurm launcher) matches its snapshot (the bundle decoded, so a review reads its lines)", () => {
+    const stack = structuredClone(allDev()["jaws-perlmutter"]);
+    const deploy = resourceOf(stack);
+    const bundle = deployBundle(deploy);
+    deploy.provisioner[0]["remote-exec"].inline = ['${base64decode("<the bundle below, in base64>")}'];
+    expect(stack).toMatchSnapshot();
+    expect(bundle).toMatchSnapshot();
+  });
+
   it("jaws-jgi matches its snapshot (the bundle decoded, so a review reads its lines)", () => {
     const stack = structuredClone(allDev()["jaws-jgi"]);
     const deploy = resourceOf(stack);
@@ -595,7 +646,10 @@ describe("main.ts", () => {
         "jaws-cori",
         "jaws-defiant",
         "jaws-jgi",
+        "jaws-kbase",
+        "jaws-nmdc",
         "jaws-nmdc_tahoma",
+        "jaws-perlmutter",
         "jaws-tahoma",
         "jtm-cori",
       ]);

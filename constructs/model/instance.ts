@@ -2,6 +2,7 @@ import type { Problem } from "../rules/problem";
 import type { SupervisorInstanceProps } from "../supervisor-instance";
 import type { ConfigFileModel } from "./config-file";
 import { normalisePath, tokenProblems } from "./input";
+import { type LauncherModel, misplacedLauncherProps, NODE_ADDRESS_EXPANSION, resolveLauncher } from "./launcher";
 import type { ReleaseModel } from "./release";
 import type { ServiceModel } from "./service";
 import type { ByteSize, DeployResourceKind, LogLevel } from "./values";
@@ -69,6 +70,10 @@ export interface InstanceModel {
     readonly systemSitePackages: boolean;
   };
   readonly control: ControlEndpoint;
+  /** How supervisord is started; `slurm`: in a Slurm job, its inet endpoint on the node's address. */
+  readonly launcher: LauncherModel;
+  /** Props set that `launcher` does not use (each a problem). */
+  readonly misplacedLauncherProps: readonly string[];
   readonly supervisord: SupervisordSettings;
   readonly group: { readonly name: string; readonly priority: number };
   readonly healthTimeoutSeconds: number;
@@ -102,9 +107,11 @@ export function resolveInstance(
 ): InstanceModel {
   const baseDirectory = normalisePath(o.baseDirectory ?? `/home/${o.user}/jaws-supervisor`);
   const dir = normalisePath(`${baseDirectory}/${o.name}-${o.deployment}`);
+  const launcher = resolveLauncher(o);
+  const slurm = launcher.kind === "slurm";
   const control: ControlEndpoint =
     o.inetPort !== undefined
-      ? { kind: "inet", host: o.inetHost ?? "127.0.0.1", port: o.inetPort }
+      ? { kind: "inet", host: slurm ? NODE_ADDRESS_EXPANSION : (o.inetHost ?? "127.0.0.1"), port: o.inetPort }
       : { kind: "unix", socketFile: normalisePath(o.socketFile) ?? `${dir}/run/supervisor.sock` };
   const bastion =
     o.bastionHost === undefined
@@ -143,6 +150,8 @@ export function resolveInstance(
       systemSitePackages: o.venvSystemSitePackages ?? false,
     },
     control,
+    launcher,
+    misplacedLauncherProps: misplacedLauncherProps(o),
     supervisord: {
       logfile: normalisePath(o.logfile) ?? `${dir}/log/supervisord.log`,
       logfileMaxbytes: o.logfileMaxbytes ?? "50MB",
@@ -155,7 +164,8 @@ export function resolveInstance(
       umask: o.umask ?? "022",
       childlogdir: normalisePath(o.childlogdir) ?? `${dir}/log`,
       environment: o.environment ?? {},
-      nodaemon: o.nodaemon ?? false,
+      // Inside a Slurm job supervisord is the job's foreground process.
+      nodaemon: o.nodaemon ?? slurm,
       directory: normalisePath(o.directory) ?? dir,
     },
     group: { name: o.groupName ?? `jaws-${o.deployment}`, priority: o.groupPriority ?? 999 },

@@ -17,6 +17,7 @@ import {
   supervisorEnvironment,
 } from "./escape";
 import { type ProbeManifest, probeDescription, probeManifest, probeService, probeWrapperPath } from "./probe";
+import { launcherContext, SLURM_FILES, starterScrontab } from "./render-launcher";
 import { expand, processExpansions } from "./syntax";
 
 // templates/ sits at the package root, two levels up from constructs/render/ (source) and from
@@ -51,6 +52,8 @@ function staticFile(name: string): string {
 
 // The shell basics (names, messages, directories, the deploy lock) of the bundle and lib/jaws-lib.sh.
 hbs.registerPartial("common", staticFile("common.sh.hbs"));
+// The Slurm launcher's functions of lib/jaws-lib.sh (only in the lib of a Slurm-launched instance).
+hbs.registerPartial("slurm", staticFile("slurm.sh.hbs"));
 
 /** The files of the jawsctl package (templates/jawsctl/*.py), names relative to templates/. */
 let controlPackage: readonly string[] | undefined;
@@ -173,7 +176,8 @@ export function renderSupervisordConfig(m: InstanceModel): string {
     supervisordEnvironment: Object.keys(env).length ? supervisorEnvironment(env, 2) : "",
     unix: m.control.kind === "unix" ? m.control : undefined,
     inet: m.control.kind === "inet" ? m.control : undefined,
-    serverUrl: serverUrl(m),
+    // The Slurm launcher's URL keeps its node-address expansion (supervisorctl expands it); any other is literal.
+    serverUrl: m.launcher.kind === "slurm" ? serverUrl(m) : escapePercent(serverUrl(m)),
     programs: m.services.map(programContext),
     groupPrograms: m.services.map((s) => s.name).join(","),
     authInclude: `${m.dir}/secret/auth.conf`,
@@ -325,9 +329,8 @@ function scriptContext(m: InstanceModel) {
     preamble: m.python.preamble,
     systemSitePackages: m.python.systemSitePackages,
     pipArgs: pipArgs(m),
-    ensureCron: m.ensureCron,
     probeRestarts: m.services.some((s) => s.probe !== undefined && s.restartOnProbeFailures !== undefined),
-    cronSchedule: m.ensureCronSchedule,
+    ...launcherContext(m),
     directories: m.directories.map((d) => ({ path: d.path, mode: d.mode, group: d.group ?? "", acl: d.defaultAcl.join(",") })),
     setfacl: m.setfacl,
     dataDirs: m.directories.map((d) => d.path).join(" "),
@@ -364,8 +367,26 @@ function layoutContext(m: InstanceModel) {
     instanceDirMode: INSTANCE_DIR_MODE,
     paths: Object.fromEntries(Object.entries(HOST_FILES).map(([k, p]) => [k, hostPath(m.dir, p)])),
     // Installed before anything else: what the deploy itself runs.
-    tooling: [HOST_FILES.shellLib, ...controlPackageFiles().map((f) => `lib/${f}`), "bin/supervisorctl", "bin/ensure"],
+    tooling: [
+      HOST_FILES.shellLib,
+      ...controlPackageFiles().map((f) => `lib/${f}`),
+      "bin/supervisorctl",
+      "bin/ensure",
+      ...(m.launcher.kind === "slurm" ? [SLURM_FILES.job, SLURM_FILES.starter] : []),
+      ...(m.launcher.kind === "slurm" && m.launcher.starter === "scrontab" ? [SLURM_FILES.scrontab] : []),
+    ],
   };
+}
+
+/** The Slurm launcher's job script, starter and scrontab block; nothing for the daemon launcher. */
+function launcherFiles(m: InstanceModel, ctx: ReturnType<typeof scriptContext>): RenderedFile[] {
+  const l = m.launcher;
+  if (l.kind !== "slurm") return [];
+  return [
+    { path: SLURM_FILES.job, content: template("slurm-job.sh.hbs")(ctx), mode: "0700" },
+    { path: SLURM_FILES.starter, content: template("slurm-starter.sh.hbs")(ctx), mode: "0700" },
+    ...(l.starter === "scrontab" ? [{ path: SLURM_FILES.scrontab, content: starterScrontab(m, l), mode: "0600" }] : []),
+  ];
 }
 
 /**
@@ -399,6 +420,7 @@ export function renderInstance(model: InstanceModel): RenderedInstance {
     { path: HOST_FILES.supervisorctl, content: template("supervisorctl.sh.hbs")(ctx0), mode: "0700" },
     { path: HOST_FILES.ensure, content: template("ensure.sh.hbs")(ctx0), mode: "0700" },
     { path: HOST_FILES.shellLib, content: template("lib.sh.hbs")(ctx0), mode: "0600" },
+    ...launcherFiles(m, ctx0),
     ...controlPackageFiles().map((f) => ({ path: `lib/${f}`, content: staticFile(f), mode: "0600" })),
     { path: HOST_FILES.programs, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: "0600" },
     ...(m.releases.length ? [{ path: HOST_FILES.releases, content: releasesSpec(m), mode: "0600" }] : []),

@@ -16,7 +16,10 @@ export const controlRule: InstanceRule = (m) => {
     );
   } else {
     c.int("inetPort", m.control.port, 1, 65535);
-    c.check(HOSTNAME.test(m.control.host), "inetHost", `${describe(m.control.host)} is not a host name or address`);
+    // A Slurm-launched instance listens on its node's address, known only inside the job (rules/launcher.ts).
+    if (m.launcher.kind !== "slurm") {
+      c.check(HOSTNAME.test(m.control.host), "inetHost", `${describe(m.control.host)} is not a host name or address`);
+    }
   }
   return c.problems;
 };

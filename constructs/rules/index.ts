@@ -15,6 +15,7 @@ import { healthCheckRule } from "./health-check";
 import { identityRule } from "./identity";
 import { includesRule } from "./includes";
 import { inputRule } from "./input";
+import { launcherRule } from "./launcher";
 import { preflightRule } from "./preflight";
 import { type Problem, ValidationError } from "./problem";
 import { programCommandRule } from "./program-command";
@@ -33,6 +34,7 @@ export const INSTANCE_RULES: readonly InstanceRule[] = [
   directoriesRule,
   pythonRule,
   controlRule,
+  launcherRule,
   supervisordSectionRule,
   groupRule,
   deployRule,

@@ -13,7 +13,8 @@ export function instanceWarnings(m: InstanceModel): Problem[] {
       message: "the SSH host key is not checked: a man in the middle could receive the deploy",
     });
   }
-  if (m.control.kind === "inet" && !LOOPBACK.test(m.control.host)) {
+  // The Slurm launcher's endpoint is on the node's address by design (README: "The Slurm launcher").
+  if (m.control.kind === "inet" && m.launcher.kind !== "slurm" && !LOOPBACK.test(m.control.host)) {
     w.push({
       path: m.path,
       field: "inetHost",

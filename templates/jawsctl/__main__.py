@@ -5,7 +5,7 @@ import os
 import sys
 import xmlrpc.client
 
-from . import config, config_files, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs, releases
+from . import config, config_files, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs, releases, slurm
 
 
 def parser():
@@ -17,6 +17,7 @@ def parser():
     w.add_argument("--timeout", type=float, default=30)
     sd = sub.add_parser("shutdown", help="shut supervisord down and wait until it is gone")
     sd.add_argument("--timeout", type=float, default=300)
+    sd.add_argument("--remote", action="store_true", help="it runs in a Slurm job: wait until its endpoint stops answering")
     c = sub.add_parser("check-config", help="check a config with supervisord's own parser")
     c.add_argument("file")
     c.add_argument("--user", required=True)
@@ -71,7 +72,30 @@ def parser():
     h.add_argument("--timeout", type=float, default=60)
     pe = sub.add_parser("probe-ensure", help="probe each program with restartOnProbeFailures once; restart one failing that often")
     pe.add_argument("--manifest", required=True)
+    se = sub.add_parser("slurm-ensure", help="exactly one job of the name queued or running: submit one when there is none")
+    se.add_argument("--job-name", required=True)
+    se.add_argument("--script", required=True)
+    se.add_argument("--output", required=True)
+    se.add_argument("--time-limit", required=True)
+    se.add_argument("--maintenance-buffer", type=int, required=True, help="minutes kept free before the next maintenance")
+    se.add_argument("options", nargs="*", help="the site's sbatch options (after --)")
+    sw = sub.add_parser("slurm-wait-up", help="wait until supervisord of the job answers; exit %d when still queued" % slurm.QUEUED)
+    sw.add_argument("--job-name", required=True)
+    sw.add_argument("--timeout", type=float, default=60)
+    sc = sub.add_parser("slurm-cancel", help="scancel every job of the name and wait until none is listed")
+    sc.add_argument("--job-name", required=True)
+    sc.add_argument("--timeout", type=float, default=300)
+    sp = sub.add_parser("slurm-publish", help="(in the job) publish where supervisord runs: run/slurm-job.json")
+    for opt in ("--job", "--node", "--address", "--url"):
+        sp.add_argument(opt, required=True)
     return p
+
+
+def status(a):
+    where = slurm.status_line(a.dir)
+    if where:
+        print(where)
+    health.print_status(connection.info_by_name(connection.proxy(a.dir)))
 
 
 def check_config(a):
@@ -105,7 +129,7 @@ def rotate_key(a):
 COMMANDS = {
     "ping": lambda a: connection.ping(a.dir),
     "wait-up": lambda a: connection.wait_up(a.dir, a.timeout),
-    "shutdown": lambda a: connection.shutdown(a.dir, a.timeout),
+    "shutdown": lambda a: connection.shutdown(a.dir, a.timeout, a.remote),
     "check-config": check_config,
     "secret": lambda a: credentials.secret(a.dir, a.user, a.conf),
     "rotate-key": rotate_key,
@@ -130,6 +154,10 @@ COMMANDS = {
     "config-install": lambda a: config_files.install(a.dir, a.from_dir, a.known),
     "config-save": lambda a: config_files.save_previous(a.dir, a.previous),
     "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
+    "slurm-ensure": lambda a: slurm.ensure(a.job_name, a.script, a.output, a.time_limit, a.maintenance_buffer, a.options),
+    "slurm-wait-up": lambda a: slurm.wait_up(a.dir, a.job_name, a.timeout),
+    "slurm-cancel": lambda a: slurm.cancel(a.job_name, a.timeout),
+    "slurm-publish": lambda a: slurm.publish(a.dir, a.job, a.node, a.address, a.url),
     "health": lambda a: health.health(connection.proxy(a.dir), manifest.load(a.manifest), a.timeout, d=a.dir),
 }
 

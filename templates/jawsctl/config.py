@@ -7,6 +7,8 @@ import os
 import re
 import tempfile
 
+from .connection import NODE_ADDRESS_VARIABLE
+
 
 def endpoint(conf_file):
     """(server section, serverurl) of a supervisord.conf written by jaws-deploy."""
@@ -74,6 +76,8 @@ def parse(d, text, conf_file, files_value):
     """supervisord's parser on `text` with the [include] files value replaced; ValueError when rejected."""
     from supervisor.options import ServerOptions
 
+    # A Slurm-launched instance's config names its node's address, known only in the job.
+    os.environ.setdefault(NODE_ADDRESS_VARIABLE, "127.0.0.1")
     checked = os.path.join(os.path.dirname(os.path.abspath(conf_file)), ".check-%d.conf" % os.getpid())
     m, _ = include_line(text, os.path.join(d, "secret", "auth.conf").replace("%", "%%"))
     try:

@@ -12,7 +12,7 @@ import secrets
 import xmlrpc.client
 
 from .config import endpoint
-from .connection import answers, ctl_conf, proxy
+from .connection import answers, ctl_conf, proxy, resolve_url
 
 # Exit status of rotate-key when the running supervisord cannot take a new key in place.
 ROTATE_NEEDS_RESTART = 3
@@ -64,6 +64,7 @@ def auth_texts(d, user, conf_file, key=None):
     """(auth.conf, supervisorctl.conf) for the endpoint of `conf_file`."""
     key = key or instance_key(d)
     section, url = endpoint(conf_file)
+    url = resolve_url(d, url)
     auth = "[%s]\nusername=%s\npassword=%s\n" % (section, user, key_hash(key))
     ctl = "[supervisorctl]\nserverurl=%s\nusername=%s\npassword=%s\n" % (url, user, key)
     return auth, ctl

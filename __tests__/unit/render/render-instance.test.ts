@@ -221,9 +221,13 @@ describe("the deploy bundle", () => {
     expect(cut.files["state/deploy-id"]).toBe("first\n");
   });
 
-  it("every shell script it carries is valid bash", () => {
+  it.each([
+    ["daemon", { ensureCron: true }],
+    ["slurm (crontab)", { launcher: "slurm", inetPort: 64101, slurmAddressHook: ["nsupdate -k key <<<'x'"] }],
+    ["slurm (scrontab)", { launcher: "slurm", inetPort: 64101, slurmStarter: "scrontab", slurmStarterOptions: ["--qos=cron"] }],
+  ] as const)("every shell script it carries is valid bash: %s", (_label, options) => {
     const r = renderInstance(
-      model({ shellPreamble: ["module load python", "source /etc/profile"], ensureCron: true }, { p: { command: ["true"] } }),
+      model({ shellPreamble: ["module load python", "source /etc/profile"], ...options }, { p: { command: ["true"] } }),
     );
     for (const text of [
       r.bundle,
@@ -233,6 +237,25 @@ describe("the deploy bundle", () => {
       const res = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
       expect(res.status, res.stderr).toBe(0);
     }
+  });
+
+  it("a daemon instance carries nothing of the Slurm launcher; a Slurm one its job script, starter and scrontab block", () => {
+    const paths = (o: Parameters<typeof model>[0]) => renderInstance(model(o, { p: { command: ["true"] } })).files.map((f) => f.path);
+    const daemon = renderInstance(model({}, { p: { command: ["true"] } }));
+    expect(daemon.files.map((f) => f.path).filter((p) => /slurm-job|starter/.test(p))).toEqual([]);
+    // (bin/deploy names every module of the jawsctl package it installs, slurm.py among them.)
+    for (const f of daemon.files.filter((x) => !x.path.startsWith("lib/jawsctl/")))
+      expect(f.content.replaceAll("lib/jawsctl/slurm.py", ""), f.path).not.toMatch(/slurm|SCRON/i);
+    expect(daemon.destroyScript).not.toMatch(/slurm/i);
+    expect(paths({ launcher: "slurm", inetPort: 64101 }).filter((p) => /slurm-job|starter/.test(p))).toEqual([
+      "bin/slurm-job",
+      "bin/starter",
+    ]);
+    expect(paths({ launcher: "slurm", inetPort: 64101, slurmStarter: "scrontab" }).filter((p) => /slurm-job|starter/.test(p))).toEqual([
+      "bin/slurm-job",
+      "bin/starter",
+      "lib/starter.scrontab",
+    ]);
   });
 
   it("is deterministic and changes its deploy id with any change", () => {

@@ -12,6 +12,8 @@ import {
 import { appModel, model } from "../../support/fixtures";
 
 const ok = { command: ["sleep", "100"] };
+/** A valid Slurm-launched instance with `props` changed. */
+const slurm = (props: Parameters<typeof model>[0] = {}) => model({ launcher: "slurm", inetPort: 64101, ...props });
 
 /**
  * Each row breaks one rule on purpose, and the problem must name the construct path and that field.
@@ -204,6 +206,38 @@ const cases: [string, ReturnType<typeof model>, string, string][] = [
     "app/jaws/conf",
     "values.a",
   ],
+  // The Slurm launcher (rules/launcher.ts)
+  ["unknown launcher", model({ launcher: "systemd" as never }), "app/jaws", "launcher"],
+  ["a Slurm prop on a daemon instance", model({ slurmQos: "workflow" }), "app/jaws", "slurmQos"],
+  ["slurm without inetPort", model({ launcher: "slurm" }), "app/jaws", "inetPort"],
+  ["slurm with inetHost", slurm({ inetHost: "0.0.0.0" }), "app/jaws", "inetHost"],
+  ["slurm with nodaemon false", slurm({ nodaemon: false }), "app/jaws", "nodaemon"],
+  ["slurm with ensureCron", slurm({ ensureCron: true }), "app/jaws", "ensureCron"],
+  ["slurm job name with a space", slurm({ slurmJobName: "jaws dev" }), "app/jaws", "slurmJobName"],
+  ["slurm qos with a newline", slurm({ slurmQos: "workflow\n#SBATCH --wrap=x" }), "app/jaws", "slurmQos"],
+  ["slurm constraint with a space", slurm({ slurmConstraint: "cron gpu" }), "app/jaws", "slurmConstraint"],
+  ["slurm account empty", slurm({ slurmAccount: "" }), "app/jaws", "slurmAccount"],
+  ["slurm partition with a tab", slurm({ slurmPartition: "a\tb" }), "app/jaws", "slurmPartition"],
+  ["slurm time limit not a time", slurm({ slurmTimeLimit: "90 days" }), "app/jaws", "slurmTimeLimit"],
+  ["slurm time limit 0", slurm({ slurmTimeLimit: "0" }), "app/jaws", "slurmTimeLimit"],
+  ["slurm buffer negative", slurm({ slurmMaintenanceBufferMinutes: -1 }), "app/jaws", "slurmMaintenanceBufferMinutes"],
+  ["slurm cpus 0", slurm({ slurmCpusPerTask: 0 }), "app/jaws", "slurmCpusPerTask"],
+  ["slurm starter unknown", slurm({ slurmStarter: "cron" as never }), "app/jaws", "slurmStarter"],
+  ["slurm starter schedule with a command", slurm({ slurmStarterSchedule: "* * * * * rm -rf ~" }), "app/jaws", "slurmStarterSchedule"],
+  [
+    "slurm starter option with a space",
+    slurm({ slurmStarter: "scrontab", slurmStarterOptions: ["--qos=cron --x"] }),
+    "app/jaws",
+    "slurmStarterOptions[0]",
+  ],
+  ["slurm starter options with crontab", slurm({ slurmStarterOptions: ["--qos=cron"] }), "app/jaws", "slurmStarterOptions"],
+  ["slurm address hook with a newline", slurm({ slurmAddressHook: ["nsupdate\nrm -rf ~"] }), "app/jaws", "slurmAddressHook[0]"],
+  [
+    "a health probe with launcher slurm",
+    model({ launcher: "slurm", inetPort: 64101 }, { p: { ...ok, healthCheck: { tcp: 8080 } } }),
+    "app/jaws/p",
+    "healthCheck",
+  ],
 ];
 
 describe("validation: every rule rejects its bad input with path and field", () => {
@@ -289,6 +323,38 @@ describe("validation: every rule rejects its bad input with path and field", () 
       expect.objectContaining({ path: "app/b", field: "inetPort" }),
     );
     expect(hostConflicts([a, model({ name: "jtm", inetPort: 64101, host: "other.host" }, {}, "app/b")])).toEqual([]);
+  });
+
+  it("rejects two Slurm-launched instances on one port of the cluster's nodes; a daemon's port on the login host is another", () => {
+    const a = slurm({ inetPort: 64101 });
+    const b = model({ name: "jtm", launcher: "slurm", inetPort: 64101 }, {}, "app/b");
+    expect(hostConflicts([a, b])).toEqual([
+      {
+        path: "app/b",
+        field: "inetPort",
+        message: "64101 on the Slurm nodes behind cori20.nersc.gov (two jobs may share a node) is already used by app/jaws",
+      },
+    ]);
+    expect(hostConflicts([a, model({ name: "jtm", inetPort: 64101 }, {}, "app/b")])).toEqual([]);
+  });
+
+  it("accepts a Slurm-launched instance with every option (and without one)", () => {
+    expect(validateInstance(slurm())).toEqual([]);
+    const all = slurm({
+      slurmJobName: "jaws_perlmutter_prod",
+      slurmQos: "workflow",
+      slurmConstraint: "cron&[rack1|rack2]",
+      slurmAccount: "m342",
+      slurmPartition: "regular",
+      slurmTimeLimit: "UNLIMITED",
+      slurmMaintenanceBufferMinutes: 0,
+      slurmCpusPerTask: 16,
+      slurmStarter: "scrontab",
+      slurmStarterSchedule: "*/10 * * * *",
+      slurmStarterOptions: ["--qos=cron", "-t", "--time=00:10:00"],
+      slurmAddressHook: ['nsupdate -k "$HOME/key" <<<"update add x 60 A $JAWS_SUPERVISOR_ADDRESS"'],
+    });
+    expect(validateInstance(all)).toEqual([]);
   });
 
   it("rejects a duplicate program name within an instance", () => {
