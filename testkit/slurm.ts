@@ -126,6 +126,10 @@ export function startSlurm(): SlurmCluster {
   const t0 = Date.now();
   const missing = slurmPrerequisites();
   if (missing.length > 0) throw new Error(`slurm test cluster: missing prerequisites:\n- ${missing.join("\n- ")}`);
+  // slurmd registers under this name, and the job script publishes the address it resolves to.
+  if (run("getent", ["hosts", node()]).code !== 0) {
+    throw new Error(`slurm test cluster: this host's name ${node()} does not resolve (getent hosts): add it to /etc/hosts`);
+  }
   let started = false;
 
   if (!mungeWorks()) {

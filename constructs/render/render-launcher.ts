@@ -68,7 +68,8 @@ export function launcherContext(m: InstanceModel) {
  */
 export function starterScrontab(m: InstanceModel, l: SlurmLauncherModel): string {
   return `${[
-    `# jaws-deploy:${m.dir} begin (the starter of ${m.name}-${m.deployment}: keeps its Slurm job ${l.jobName} queued or running)`,
+    `# jaws-deploy:${m.dir} begin`,
+    `# the starter of ${m.name}-${m.deployment}: keeps its Slurm job ${l.jobName} queued or running (written by its deploy)`,
     `#SCRON --job-name=${l.jobName}-starter`,
     ...l.starterOptions.map((o) => `#SCRON ${o}`),
     `${l.starterSchedule} ${m.dir}/${SLURM_FILES.starter} >>${m.dir}/log/starter.log 2>&1`,

@@ -91,13 +91,6 @@ def parser():
     return p
 
 
-def status(a):
-    where = slurm.status_line(a.dir)
-    if where:
-        print(where)
-    health.print_status(connection.info_by_name(connection.proxy(a.dir)))
-
-
 def check_config(a):
     # The auth file the new config needs (its endpoint may differ from the running one).
     auth, _ = credentials.auth_texts(a.dir, a.user, a.file)
@@ -109,7 +102,11 @@ def plan(a):
 
 
 def status(a):
-    """The process table, then each probe's result and age (a probe older than its interval runs first)."""
+    """Where a Slurm-launched instance runs, the process table, then each probe's result and age (a probe
+    older than its interval runs first)."""
+    where = slurm.status_line(a.dir)
+    if where:
+        print(where)
     infos = connection.info_by_name(connection.proxy(a.dir))
     health.print_status(infos)
     probes.print_rows(probes.status_rows(a.dir, manifest.load(os.path.join(a.dir, "state", "programs.json")), infos), sys.stdout)

@@ -239,6 +239,25 @@ describe("the deploy bundle", () => {
     }
   });
 
+  it("the starter's scrontab block starts and ends with the marker lines the shell library removes it by", () => {
+    const m = model({ launcher: "slurm", inetPort: 64101, slurmStarter: "scrontab" }, { p: { command: ["true"] } });
+    const files = Object.fromEntries(renderInstance(m).files.map((f) => [f.path, f.content]));
+    const markers = spawnSync(
+      "bash",
+      [
+        "-c",
+        `DIR=${m.dir}\n${files["lib/jaws-lib.sh"]
+          .split("\n")
+          .filter((l) => /^SCRON_(BEGIN|END)=/.test(l))
+          .join("\n")}\nprintf '%s\\n' "$SCRON_BEGIN" "$SCRON_END"`,
+      ],
+      { encoding: "utf8" },
+    ).stdout.split("\n");
+    const block = files["lib/starter.scrontab"].trimEnd().split("\n");
+    expect([block[0], block[block.length - 1]]).toEqual(markers.slice(0, 2));
+    expect(markers[0]).toBe(`# jaws-deploy:${m.dir} begin`);
+  });
+
   it("a daemon instance carries nothing of the Slurm launcher; a Slurm one its job script, starter and scrontab block", () => {
     const paths = (o: Parameters<typeof model>[0]) => renderInstance(model(o, { p: { command: ["true"] } })).files.map((f) => f.path);
     const daemon = renderInstance(model({}, { p: { command: ["true"] } }));
