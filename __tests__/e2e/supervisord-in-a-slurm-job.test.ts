@@ -286,7 +286,47 @@ describe.skipIf(!info || slurmMissing.length > 0)(`supervisord in a Slurm job ($
     expect(r2.code, r2.output).toBe(0);
     const submitted = [r1, r2].filter((r) => /submitted job \d+/.test(r.output));
     expect(submitted).toHaveLength(1);
-    oneJob();
+    job = oneJob().id;
+  });
+
+  test("a job that stays queued: the deploy installs the files, says so and passes; the job starts with them", async () => {
+    // A maintenance under way on the one node: a new job cannot start.
+    run("scancel", [job]);
+    await waitFor("the cancelled job gone", () => run("squeue", ["-h", "-u", user]).stdout.trim() === "", 60_000, 250);
+    const res = run("scontrol", [
+      "create",
+      "reservation",
+      `reservationname=${MAINTENANCE}`,
+      "starttime=now",
+      "duration=60",
+      "nodes=ALL",
+      "flags=maint,ignore_jobs",
+      "users=root",
+    ]);
+    expect(res.code, res.output).toBe(0);
+    try {
+      const v = slurmVariant((v) => {
+        v.jaws.services.ticker = { ...v.jaws.services.ticker, command: shellLoop("jaws-queued-tick") };
+        v.jaws.options = { ...v.jaws.options, healthTimeoutSeconds: 3 };
+      });
+      const [r] = await project.deploy(v, only);
+      expect(r.output).toMatch(
+        /slurm: no job named jaws_testhost_dev queued or running: submitted job \d+ \(--time-min=1; maintenance jaws_test_maintenance/,
+      );
+      expect(r.output).toMatch(/WARNING: the job is queued, not running yet: supervisord starts with this deploy's files when it runs/);
+      expect(r.output).toMatch(/health gate: nothing runs yet \(the job is queued\)/);
+      expect(oneJob().state).toBe("PENDING");
+      expect(fs.readFileSync(path.join(DIR, "bin/ticker.sh"), "utf8")).toContain("jaws-queued-tick");
+    } finally {
+      run("scontrol", ["delete", `reservation=${MAINTENANCE}`]);
+    }
+    // The maintenance is over: the job starts, with the files of that deploy.
+    const back = await upAgain();
+    const j = oneJob();
+    expect(j.state).toBe("RUNNING");
+    expect(environ(back.supervisord[ROLE] as number).SLURM_JOB_ID).toBe(j.id);
+    expect(run("ps", ["-o", "args=", "-p", String(back.processes[`${ROLE} ${GROUP}:ticker`].pid)]).stdout).toContain("jaws-queued-tick");
+    job = j.id;
   });
 
   test("scrontab as the starter (Debian's Slurm has none: a stand-in that checks each #SCRON option with the real sbatch --test-only)", async () => {
@@ -308,7 +348,7 @@ describe.skipIf(!info || slurmMissing.length > 0)(`supervisord in a Slurm job ($
     const [r] = await project.deploy(slurmVariant(scron), only);
     expect(r.output).toMatch(/scrontab: starter scheduled \(\*\/5 \* \* \* \*\)/);
     expect(r.output).toMatch(/crontab: starter entry removed/);
-    expect(r.output).toMatch(/programs unchanged/);
+    expect(r.output).toMatch(/plan: supervisord settings changed|plan: supervisord settings same; changed: ticker/);
     expect(crontab()).not.toContain("bin/starter");
     const text = fs.readFileSync(table, "utf8");
     expect(text).toBe(
