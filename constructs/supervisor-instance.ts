@@ -8,6 +8,7 @@ import type { ReleaseModel } from "./model/release";
 import type { ServiceModel } from "./model/service";
 import type { ByteSize, Deployment, DeployResourceKind, LogLevel } from "./model/values";
 import { type RenderedInstance, renderInstance } from "./render/render-instance";
+import { SLURM_FILES } from "./render/render-launcher";
 import { renderSecretsScript } from "./render/secrets-script";
 import { formatProblem, hostConflicts, instanceWarnings, type Problem, validateInstance } from "./rules";
 import { fingerprintKeyWarning, readSecretFingerprints, type SecretFingerprints } from "./secret-fingerprints";
@@ -532,5 +533,9 @@ export class SupervisorInstance extends Construct {
     addOutput(this, "stop", `${ssh} ${ctl} stop '${g}:*'`, "Stop every program of the group");
     addOutput(this, "tail", `${ssh} ${ctl} tail -f ${g}:<program>`, "Follow a program's log (put the program name in)");
     addOutput(this, "ensure", `${ssh} ${this.ensureScript}`, "Start supervisord again after a host maintenance");
+    if (m.launcher.kind === "slurm") {
+      const starter = hostPath(m.dir, SLURM_FILES.starter);
+      addOutput(this, "starter", `${ssh} ${starter}`, `Submit the Slurm job ${m.launcher.jobName} now if none is queued or running`);
+    }
   }
 }
