@@ -4,7 +4,8 @@ The deploy (on the login node) and the starter (crontab or scrontab) keep exactl
 instance's name queued or running (`ensure`); the job script publishes where supervisord runs
 (`publish`: run/slurm-job.json, read by connection.location) and starts it; `wait_up` waits for
 it after a submission; `cancel` ends the job at destroy. Slurm's commands run with argv lists
-(no shell): the values come from the rendered scripts, shell-quoted there.
+(no shell): the values come from the rendered scripts, shell-quoted there. Not listed in
+__init__.py on purpose: a change there restarts supervisord everywhere.
 """
 
 import json
