@@ -33,49 +33,65 @@ interface Ready {
 // ---------------------------------------------------------------------------------------------
 // the proxy process
 
-/** Moves what `from` sends to `to`, each chunk D after it arrived; `end` travels the same way. */
+/** What travels through a pipe: bytes, an orderly end, or a reset (the source closed without ending). */
+type Item = Buffer | "end" | "reset";
+
+/**
+ * Moves what `from` sends to `to`, each chunk D after it arrived. Its end travels the same way, and
+ * so does a reset (`from` closed without ending): after everything sent before it.
+ */
 function delayedPipe(from: net.Socket, to: () => net.Socket | undefined, delayMs: () => number): void {
-  const queue: { due: number; data: Buffer | null }[] = [];
+  const queue: { due: number; item: Item }[] = [];
   let queued = 0;
   let lastDue = 0;
+  let ended = false;
   let timer: NodeJS.Timeout | undefined;
+  const deliver = (target: net.Socket, item: Item) => {
+    if (item === "end") target.end();
+    else if (item === "reset") target.destroy();
+    else if (!target.destroyed) {
+      queued -= item.length;
+      target.write(item);
+    }
+  };
   const release = () => {
     timer = undefined;
     const target = to();
     // Sub-millisecond slack: a timer never fires early, but its clock is coarser than performance.now().
-    while (target && queue.length > 0 && queue[0].due <= performance.now() + 0.5) {
-      const { data } = queue.shift() as { due: number; data: Buffer | null };
-      if (data === null) target.end();
-      else {
-        queued -= data.length;
-        target.write(data);
-      }
-    }
+    while (target && queue.length > 0 && queue[0].due <= performance.now() + 0.5) deliver(target, (queue.shift() as { item: Item }).item);
     if (from.isPaused() && queued + (target?.writableLength ?? 0) < MAX_QUEUED / 2) from.resume();
     // No upstream yet (its connect waits the same delay): look again in a millisecond.
     if (queue.length > 0) timer = setTimeout(release, target ? Math.max(0, queue[0].due - performance.now()) : 1);
   };
-  const push = (data: Buffer | null) => {
+  const push = (item: Item) => {
     // A delay lowered mid-connection must not let a chunk overtake an earlier one.
     const due = Math.max(performance.now() + delayMs(), lastDue);
     lastDue = due;
     const target = to();
     // No delay and nothing waiting: straight through (a timer costs a millisecond at least).
     if (delayMs() === 0 && queue.length === 0 && target) {
-      if (data === null) target.end();
-      else if (!target.write(data)) {
+      if (typeof item !== "string" && !target.write(item)) {
         from.pause();
         target.once("drain", () => from.resume());
-      }
+      } else if (typeof item === "string") deliver(target, item);
       return;
     }
-    queue.push({ due, data });
-    if (data) queued += data.length;
-    if (queued + (to()?.writableLength ?? 0) > MAX_QUEUED) from.pause();
+    queue.push({ due, item });
+    if (typeof item !== "string") queued += item.length;
+    if (queued + (target?.writableLength ?? 0) > MAX_QUEUED) from.pause();
     if (timer === undefined) timer = setTimeout(release, Math.max(0, due - performance.now()));
   };
   from.on("data", (chunk: Buffer) => push(chunk));
-  from.on("end", () => push(null));
+  from.on("end", () => {
+    ended = true;
+    push("end");
+  });
+  // After an orderly end, the other side closes by itself once it has ended too.
+  from.on("close", () => {
+    if (!ended) push("reset");
+  });
+  // An error is followed by close (a reset, above).
+  from.on("error", () => {});
 }
 
 /** A listener on 127.0.0.1 relaying every connection to `targetPort`, delayed both ways. */
@@ -86,27 +102,16 @@ function delayedRoute(targetPort: number, delayMs: () => number, open: Set<net.S
       return;
     }
     let upstream: net.Socket | undefined;
-    const closeBoth = () => {
-      client.destroy();
-      upstream?.destroy();
-    };
     open.add(client);
-    client.on("close", () => {
-      open.delete(client);
-      // A reset (no orderly end) reaches the other side after the delay too.
-      setTimeout(() => upstream?.destroy(), delayMs());
-    });
-    client.on("error", closeBoth);
+    client.on("close", () => open.delete(client));
+    client.setNoDelay(true);
     delayedPipe(client, () => upstream, delayMs);
+    // Connected even when the client is gone already: what it sent (and its reset) flows through.
     setTimeout(() => {
-      if (client.destroyed) return;
       upstream = net.connect({ host: LOOPBACK, port: targetPort, allowHalfOpen: true });
       upstream.setNoDelay(true);
-      upstream.on("error", closeBoth);
-      upstream.on("close", () => setTimeout(() => client.destroy(), delayMs()));
       delayedPipe(upstream, () => client, delayMs);
     }, delayMs());
-    client.setNoDelay(true);
   });
 }
 
