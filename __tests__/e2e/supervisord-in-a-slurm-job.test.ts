@@ -272,6 +272,20 @@ describe.skipIf(!info || slurmMissing.length > 0)(`supervisord in a Slurm job ($
     expect(restartedBetween(before, jaws()).restarted).toEqual([]);
   });
 
+  test("the ensure script (the stack's ensure output) with no job: submits one and waits for its programs", async () => {
+    run("scancel", [job]);
+    await waitFor("the cancelled job gone", () => run("squeue", ["-h", "-u", user]).stdout.trim() === "", 60_000, 250);
+    const r = runAsUser(ROLE, `${DIR}/bin/ensure`);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/slurm: no job named jaws_testhost_dev queued or running: submitted job \d+/);
+    expect(r.output).toMatch(/supervisord was not running: started/);
+    expect(r.output).toMatch(/health: 3 process\(es\) up/);
+    const j = oneJob();
+    expect(j.id).not.toBe(job);
+    expect(allUp(jaws())).toBe(true);
+    job = j.id;
+  });
+
   test("two deploys at once, with no job queued: exactly one job", async () => {
     run("scancel", [job]);
     await waitFor("the cancelled job gone", () => run("squeue", ["-h", "-u", user]).stdout.trim() === "", 60_000, 250);
