@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { automationEnv, killRunning } from "../testkit/commands";
 import { benchDeploy } from "./lib/deploy";
+import { benchRelease } from "./lib/release";
 import { benchFleet, benchPlan, benchSynth, type Context, type PartResult } from "./lib/synth";
 import { log, PARTS, type Part, type Row, ratio, renderTable } from "./lib/table";
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     fleet: () => benchFleet(c),
     deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs, quick }),
     plan: () => benchPlan(c),
+    release: () => benchRelease(deployRepeats),
   };
   const rows: Row[] = [];
   const tables: string[] = [];

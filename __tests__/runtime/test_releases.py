@@ -73,6 +73,20 @@ class BuildTest(unittest.TestCase):
             self.assertIn("No matching distribution found for demo==9.9", str(e.exception))
             self.assertFalse(os.path.exists(releases.version_dir(r)))
 
+    def test_without_a_base_pip_the_venv_gets_its_own_and_fails_the_same_way(self):
+        self.assertTrue(releases.base_pip(sys.executable), "Debian's python3 has pip >= 22.3 (python3-pip)")
+        self.assertFalse(releases.base_pip("/bin/false"))
+        saved = releases.base_pip
+        releases.base_pip = lambda python: False
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                r = release(d, "9.8")
+                with self.assertRaises(SystemExit) as e:
+                    releases.build_one(r, out=lambda _: None)
+                self.assertIn("No matching distribution found for demo==9.8", str(e.exception))
+        finally:
+            releases.base_pip = saved
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -18,6 +18,7 @@ and built again. `current` only ever names a complete version.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -58,6 +59,17 @@ def run(argv, what):
     return p.stdout
 
 
+def base_pip(python):
+    """True when `python` has a pip that installs into another environment (`pip --python`,
+    pip >= 22.3): the venv is then made without pip of its own, seconds faster (ensurepip)."""
+    try:
+        p = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    except OSError:
+        return False
+    m = re.match(r"pip (\d+)\.(\d+)", p.stdout)
+    return p.returncode == 0 and m is not None and (int(m.group(1)), int(m.group(2))) >= (22, 3)
+
+
 def build_one(r, out=print):
     target = version_dir(r)
     name = "%s==%s" % (r["package"], r["version"])
@@ -69,9 +81,14 @@ def build_one(r, out=print):
     started = time.time()
     out("release %s: building its venv %s (pip %s)" % (name, target, " ".join(r["pip"] + [r["requirement"]])))
     try:
-        run([r["python"], "-m", "venv", target], "%s -m venv %s" % (r["python"], target))
         python = os.path.join(target, "bin", "python")
-        pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet"]
+        if base_pip(r["python"]):
+            run([r["python"], "-m", "venv", "--without-pip", target], "%s -m venv --without-pip %s" % (r["python"], target))
+            pip = [r["python"], "-m", "pip", "--python", python]
+        else:
+            run([r["python"], "-m", "venv", target], "%s -m venv %s" % (r["python"], target))
+            pip = [python, "-m", "pip"]
+        pip += ["install", "--disable-pip-version-check", "--no-input", "--quiet"]
         run(pip + r["pip"] + [r["requirement"]], "pip install %s" % r["requirement"])
         probe = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
         installed = run([python, "-c", probe, r["package"]], "reading the installed version of %s" % r["package"]).strip()
