@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs, quick }),
     plan: () => benchPlan(c),
     release: () => benchRelease(deployRepeats),
+    drift: () => import("./lib/drift").then((m) => m.benchDrift(deployRepeats)),
   };
   const rows: Row[] = [];
   const tables: string[] = [];

@@ -22,7 +22,7 @@ import { type RunResult, run } from "../../testkit/commands";
 import { environ, pidsByProgram, procScan } from "../../testkit/processes";
 import { BIN, Project, REPO } from "../../testkit/project";
 import { type StateServerProcess, spawnStateServer } from "../../testkit/state-server";
-import { ROLES, resetUserHome, type TestHostInfo } from "../../testkit/test-host";
+import { ROLES, resetUserHome, runAsUser, type TestHostInfo } from "../../testkit/test-host";
 import type { Variant } from "../../testkit/test-site";
 import { instanceDir, siteBaseline, stackName } from "../../testkit/test-site";
 import { useTestHost } from "../host/use-test-host";
@@ -345,5 +345,35 @@ describe.skipIf(!info)(`the GitLab pipeline, run with gitlab-ci-local (${skipRea
     }
     // ...and the job killed its agent at its end.
     expect(agents().filter((p) => !agentsBefore.includes(p))).toEqual([]);
+  });
+
+  test("a scheduled pipeline runs only the drift jobs: the job passes while the host runs what the code renders, fails once it drifted", () => {
+    const list = glcl(copy, ["--list", ...variables({ CI_PIPELINE_SOURCE: "schedule" })]);
+    expect(list.code, list.output).toBe(0);
+    for (const d of DEPLOYMENTS) expect(list.output).toMatch(new RegExp(`^drift: \\[cori,${d}\\]\\s+drift\\s+on_success`, "m"));
+    expect(list.output).not.toMatch(/^(test|diff|deploy|deploy-prod)\b/m);
+    // The test site's jaws instance as the deploy job above left it (the jtm one is not deployed here).
+    const vars = {
+      ...testSiteVars,
+      CI_PIPELINE_SOURCE: "schedule",
+      JAWS_SITE: "testhost",
+      JAWS_DRIFT_ARGS: `--stack=${stackName("jaws")}`,
+    };
+    const ok = glcl(copy, ["drift: [cori,dev]", ...variables(vars)]);
+    timing("pipeline: gitlab-ci-local drift job (in sync)", ok.ms);
+    expect(ok.code, ok.output.slice(-4000)).toBe(0);
+    expect(ok.output).toMatch(/PASS\s+drift: \[cori,dev\]/);
+    expect(ok.output).toMatch(/testhost dev: in sync \(exit 0\)/);
+
+    const edit = runAsUser("jaws", `echo '# tuned by hand' >> ${instanceDir("jaws")}/bin/jaws-greeter.sh`);
+    expect(edit.code, edit.output).toBe(0);
+    const drifted = glcl(copy, ["drift: [cori,dev]", ...variables(vars)]);
+    console.info(drifted.output.slice(-3000));
+    expect(drifted.code).not.toBe(0);
+    expect(drifted.output).toMatch(/FAIL\s+drift: \[cori,dev\]/);
+    expect(drifted.output).toMatch(/wrapper\s+bin\/jaws-greeter\.sh: edited on the host since the last deploy/);
+    expect(drifted.output).toMatch(
+      /fix: JAWS_SITES=testhost JAWS_DEPLOYMENT=dev JAWS_REDEPLOY=\$\(date \+%s\) npx cdktf deploy jaws-testhost --auto-approve/,
+    );
   });
 });

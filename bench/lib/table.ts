@@ -1,5 +1,5 @@
 /** The benchmark's one table: every figure next to its same-run baseline and their ratio. */
-export const PARTS = ["synth", "fleet", "deploy", "plan", "release"] as const;
+export const PARTS = ["synth", "fleet", "deploy", "plan", "release", "drift"] as const;
 export type Part = (typeof PARTS)[number];
 type Unit = "s" | "MB" | "KB" | "B" | "n" | "x";
 

@@ -5,7 +5,7 @@ import os
 import sys
 import xmlrpc.client
 
-from . import config, config_files, connection, credentials, dropins, health, manifest, preflight, probes, processes, programs, releases, slurm
+from . import config, config_files, connection, credentials, drift, dropins, health, manifest, preflight, probes, processes, programs, releases, slurm
 
 
 def parser():
@@ -88,6 +88,11 @@ def parser():
     sp = sub.add_parser("slurm-publish", help="(in the job) publish where supervisord runs: run/slurm-job.json")
     for opt in ("--job", "--node", "--address", "--url"):
         sp.add_argument(opt, required=True)
+    ss = sub.add_parser("start-stopped", help="start the processes of autostart programs of MANIFEST that are down")
+    ss.add_argument("manifest")
+    sub.add_parser("drift", help="compare the host with the expectation on stdin (JSON, see drift.py); a JSON report")
+    rf = sub.add_parser("record-files", help="record the sha256 of every file of the deploy in STAGE (state/files.json)")
+    rf.add_argument("stage")
     return p
 
 
@@ -150,6 +155,9 @@ COMMANDS = {
     "config-render": lambda a: config_files.render(a.dir, a.stage),
     "config-install": lambda a: config_files.install(a.dir, a.from_dir, a.known),
     "config-save": lambda a: config_files.save_previous(a.dir, a.previous),
+    "start-stopped": lambda a: programs.start_stopped(connection.proxy(a.dir), manifest.load(a.manifest)),
+    "drift": lambda a: drift.main(a.dir),
+    "record-files": lambda a: drift.record_files(a.dir, a.stage),
     "pids": lambda a: print(health.pids_json(connection.info_by_name(connection.proxy(a.dir)))),
     "slurm-ensure": lambda a: slurm.ensure(a.job_name, a.script, a.output, a.time_limit, a.maintenance_buffer, a.options),
     "slurm-wait-up": lambda a: slurm.wait_up(a.dir, a.job_name, a.timeout),

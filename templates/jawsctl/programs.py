@@ -45,7 +45,12 @@ def stop_programs(s, manifest, names, timeout, record=None, out=print, sleep=tim
 
 
 def apply(s, out=print):
-    """supervisord rereads its config and applies it, keeping unchanged processes running."""
+    """supervisord rereads its config and applies it, keeping unchanged processes running. The
+    processes of groups the config no longer has stop first, as `supervisorctl update` does (a
+    group made on the host by hand: drift; ours and the drop-ins' are stopped by the deploy)."""
+    for group in s.supervisor.reloadConfig()[0][2]:
+        s.supervisor.stopProcessGroup(group, True)
+        out("stopped group %s (not in the config)" % group)
     added, changed, removed = s.jawsdeploy.applyInPlace()
     for word, names in (("added", added), ("changed", changed), ("removed", removed)):
         if names:
@@ -75,3 +80,21 @@ def start_programs(s, manifest, names, record=None, out=print):
         if program not in autostart and full not in was_running:
             continue
         start_process(s, full, out, "started %s")
+
+
+# States of a process that is not running and that supervisord will not start by itself.
+DOWN_STATES = ("STOPPED", "EXITED", "FATAL")
+
+
+def start_stopped(s, manifest, out=print):
+    """Starts every process of the autostart, long-running programs of `manifest` that is down
+    (stopped by hand, or given up on): after a deploy every declared program runs. One-shots are
+    deploy steps that ran: they are left as they are."""
+    infos = info_by_name(s)
+    for p in manifest["programs"]:
+        if not p["autostart"] or p["oneShot"]:
+            continue
+        for group, proc in processes_of(manifest, [p["name"]]):
+            full = "%s:%s" % (group, proc)
+            if infos.get(full, {}).get("statename") in DOWN_STATES:
+                start_process(s, full, out, "started %s (it was " + infos[full]["statename"] + ")")
