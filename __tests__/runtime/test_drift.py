@@ -172,3 +172,62 @@ class ProcessesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReleasesAndConfigFilesTest(unittest.TestCase):
+    """Issue 14's records: a release's `current` version, config files by their keyed fingerprint."""
+
+    def setUp(self):
+        from jawsctl import config_files
+
+        self.cf = config_files
+        self.d = tempfile.mkdtemp(prefix="jd-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, self.d, True)
+        for sub in ("state", "secret", "config", "releases/app/1.0"):
+            os.makedirs(os.path.join(self.d, sub))
+        with open(os.path.join(self.d, "releases/app/1.0/.jaws-release"), "w") as f:
+            json.dump({"package": "app", "version": "1.0"}, f)
+        os.symlink("1.0", os.path.join(self.d, "releases/app/current"))
+        self.release = {"package": "app", "version": "1.0", "directory": os.path.join(self.d, "releases/app")}
+        self.conf = os.path.join(self.d, "config", "app.conf")
+        with open(self.conf, "w") as f:
+            f.write("[db]\npassword = s3cret%\n")
+        os.chmod(self.conf, 0o600)
+        key = self.cf.fingerprint_key(self.d)
+        fp = self.cf.fingerprint(key, self.conf, "0600", None, "[db]\npassword = s3cret%\n")
+        record = {"version": 1, "files": [{"path": self.conf, "mode": "0600", "group": None, "format": "ini", "programs": ["a"], "fingerprint": fp, "copy": "config-files/0"}]}
+        with open(os.path.join(self.d, self.cf.RECORD), "w") as f:
+            json.dump(record, f)
+        self.code = [{"path": self.conf, "mode": "0600", "group": None}]
+
+    def compare(self, releases=None, files=None):
+        out = []
+        drift.compare_releases(self.d, [self.release] if releases is None else releases, out)
+        self.assertIsNone(drift.compare_config_files(self.d, self.code if files is None else files, out))
+        return [(x["kind"], x["name"], x["detail"]) for x in out]
+
+    def test_in_sync(self):
+        self.assertEqual(self.compare(), [])
+
+    def test_a_release_the_code_moved_on_from_and_one_broken_on_the_host(self):
+        self.assertEqual(self.compare([dict(self.release, version="2.0")]), [("release", "app", "the host runs 1.0, the code pins 2.0")])
+        os.remove(os.path.join(self.d, "releases/app/1.0/.jaws-release"))
+        self.assertEqual(self.compare(), [("release", "app", "1.0 is incomplete on the host (its venv was changed or removed)")])
+
+    def test_a_secret_edited_on_the_host_is_named_without_its_value(self):
+        with open(self.conf, "w") as f:
+            f.write("[db]\npassword = changed-by-hand\n")
+        got = self.compare()
+        self.assertEqual(got, [("config-file", self.conf, "edited on the host since the last deploy (its keyed fingerprint differs)")])
+        self.assertNotIn("changed-by-hand", json.dumps(got))
+        os.chmod(self.conf, 0o644)
+        with open(self.conf, "w") as f:
+            f.write("[db]\npassword = s3cret%\n")
+        self.assertEqual(self.compare(), [("config-file", self.conf, "mode 0644 on the host, 0600 deployed")])
+        os.remove(self.conf)
+        self.assertEqual(self.compare(), [("config-file", self.conf, "missing on the host")])
+
+    def test_config_files_added_or_dropped_by_the_code(self):
+        other = os.path.join(self.d, "config", "new.conf")
+        got = self.compare(files=[{"path": other, "mode": "0600", "group": None}])
+        self.assertEqual(got, [("config-file", self.conf, "on the host (deployed before), not in the code"), ("config-file", other, "in the code, not deployed yet")])
