@@ -5,7 +5,7 @@
  *
  *   npm run bench                          everything
  *   npm run bench -- --quick               fewer repetitions, smaller plan
- *   npm run bench -- --only=synth,fleet    parts: synth, fleet, deploy, plan, release
+ *   npm run bench -- --only=synth,fleet    parts: synth, fleet, deploy, plan, release, drift
  *   npm run bench -- --repeats=5           repetitions of each synth
  *   npm run bench -- --deploy-repeats=5    repetitions of each deploy scenario
  *   npm run bench -- --delays=0,50         one-way delays of the simulated link (ms)

@@ -127,7 +127,7 @@ function remoteCommand(dir: string, python: string): string {
   return [
     `py=${dir}/${HOST_FILES.venvPython}`,
     `[ -x "$py" ] || py=$(command -v ${python} || command -v python3) || { echo "no python on $(hostname)" >&2; exit 3; }`,
-    `[ -f ${lib}/jawsctl/drift.py ] || { echo '{"hostDeployId": null, "differences": [{"kind": "deploy", "name": "deploy id", "detail": "nothing deployed in ${dir}", "editedOnHost": false}], "notChecked": []}'; exit 0; }`,
+    `[ -f ${lib}/jawsctl/drift.py ] || { echo '{"hostDeployId": null, "differences": [{"kind": "deploy", "name": "deploy id", "detail": "'"$([ -d ${lib}/jawsctl ] && echo 'deployed before drift detection existed: deploy once' || echo 'nothing deployed in ${dir}')"'", "editedOnHost": false}], "notChecked": []}'; exit 0; }`,
     `exec "$py" -I -c '${run}' ${lib} ${dir}`,
   ].join("; ");
 }

@@ -1,6 +1,7 @@
 /**
  * Operators: every program of every instance of a site and deployment, with
- * state, PID and uptime, read over SSH with the instance's own key on the host.
+ * state, PID and uptime (and each health probe's last result and age), read
+ * over SSH with the instance's own key on the host.
  *
  *   npm run status -- <site> [deployment]        (deployment default: $JAWS_DEPLOYMENT or dev)
  *

@@ -130,6 +130,7 @@ describe.skipIf(!info)(`drift detection (${skipReason ?? "real host"})`, () => {
 
     const j = drift(["--json"]);
     expect(j.code, j.output).toBe(1);
+    console.info(j.stdout);
     const report = JSON.parse(j.stdout);
     expect(shapeProblems(report, SCHEMA)).toEqual([]);
     const kinds = Object.fromEntries(

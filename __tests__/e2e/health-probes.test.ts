@@ -126,6 +126,7 @@ describe.skipIf(!info)(`health probes (${skipReason ?? "real host"})`, () => {
     runAsUser("jaws", `${DIR}/bin/ensure --quiet`);
     const held = runAsUser("jaws", `${DIR}/bin/ensure --quiet`);
     expect(held.stdout).toMatch(/failed \(2 in a row of 2\).*; restart 2 held back: back-off, \d+s left/);
+    console.info(`${first.stdout}${second.stdout}${held.stdout}`);
     expect(pidOf("web")).toBe(web1);
     expect(pidOf("api")).toBe(api0);
     const log = hostFile("jaws", "log/probes.log");
