@@ -174,7 +174,10 @@ describe("the readable triggers are the files the bundle writes, byte for byte",
         });
         if (validateInstance(instance.model()).length > 0) return;
         const r = resourceOf(JSON.parse(Testing.synth(stack, true)));
-        const run = spawnSync("/bin/bash", ["-c", deployBundle(r)], {
+        // From a file, as Terraform's remote-exec runs it: the bundle is longer than one argument may be (128 KiB).
+        const script = join(stub, "bundle.sh");
+        writeFileSync(script, deployBundle(r));
+        const run = spawnSync("/bin/bash", [script], {
           cwd: base,
           env: { ...process.env, PATH: `${stub}:${process.env.PATH}` },
           encoding: "utf8",

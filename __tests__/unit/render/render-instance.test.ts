@@ -151,7 +151,10 @@ describe("the deploy bundle", () => {
     const dir = realBaseDirectory();
     try {
       const inst = join(dir.base, "inst");
-      const res = spawnSync("bash", ["-c", bundle.replaceAll(m.dir, inst).replace(/^exec bash .*$/m, "exit 0")], { encoding: "utf8" });
+      // From a file, as Terraform's remote-exec runs it: the bundle is longer than one argument may be (128 KiB).
+      const script = join(dir.base, "bundle.sh");
+      writeFileSync(script, bundle.replaceAll(m.dir, inst).replace(/^exec bash .*$/m, "exit 0"));
+      const res = spawnSync("bash", [script], { encoding: "utf8" });
       const staged = (path: string) => {
         const file = join(inst, ".deploy", "incoming", path);
         return existsSync(file) ? readFileSync(file, "utf8").replaceAll(inst, "INST") : undefined;
