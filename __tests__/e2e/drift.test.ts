@@ -110,7 +110,7 @@ describe.skipIf(!info)(`drift detection (${skipReason ?? "real host"})`, () => {
     const jawsPart = part("jaws");
     expect(jawsPart).toMatch(/^DRIFT: \d+ difference\(s\)$/m);
     expect(jawsPart).toMatch(/config-section\s+\[program:extra\]: not in the code: edited on the host since the last deploy/);
-    expect(jawsPart).toMatch(/program-undeclared\s+extra:extra: RUNNING, pid \d+: not declared by the code/);
+    expect(jawsPart).toMatch(/program-undeclared\s+extra:extra: (RUNNING|STARTING), pid \d+: not declared by the code/);
     expect(jawsPart).toMatch(/program-not-running\s+jaws-dev:jaws-ticker: STOPPED/);
     expect(jawsPart).toMatch(/venv\s+venv: missing or broken/);
     expect(jawsPart).toMatch(
