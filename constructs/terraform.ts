@@ -59,6 +59,21 @@ const fileAtDeploy = (path: string) => Fn.file(Fn.pathexpand(path));
 
 type Provisioners = TerraformMetaArguments["provisioners"];
 
+/** The highest Terraform minor version each stack's resources asked for (1.x). */
+const requiredMinor = new WeakMap<TerraformStack, number>();
+
+/**
+ * Declares that `scope`'s stack needs Terraform >= 1.`minor`; the stack keeps the highest of
+ * its resources' needs (an instance with terraform_data and another with secrets: 1.4, not 1.2).
+ */
+function requireTerraform(scope: Construct, minor: number): void {
+  const stack = TerraformStack.of(scope);
+  const have = requiredMinor.get(stack) ?? 0;
+  if (minor <= have) return;
+  requiredMinor.set(stack, minor);
+  stack.addOverride("terraform.required_version", `>= 1.${minor}`);
+}
+
 /**
  * Terraform's built-in `terraform_data` (Terraform >= 1.4). cdktf's own DataResource checks that
  * version by running `terraform version` once per resource at synth (seconds for a fleet); here
@@ -69,7 +84,7 @@ class TerraformData extends TerraformResource {
   constructor(scope: Construct, id: string, config: TerraformMetaArguments & { readonly triggersReplace: unknown }) {
     super(scope, id, { ...config, terraformResourceType: "terraform_data" });
     this.triggersReplace = config.triggersReplace;
-    TerraformStack.of(this).addOverride("terraform.required_version", ">= 1.4");
+    requireTerraform(this, 4);
   }
   protected synthesizeAttributes(): { [name: string]: unknown } {
     return { triggers_replace: hashMapper(anyToTerraform)(this.triggersReplace) };
@@ -219,7 +234,7 @@ export function createSecretsResource(scope: Construct, deploy: TerraformResourc
     ensureNullProvider(scope);
     secrets = new NullResource(scope, "config_secrets", { ...common, triggers: triggers as unknown as Record<string, string> });
     // replace_triggered_by (below) came with Terraform 1.2.
-    TerraformStack.of(scope).addOverride("terraform.required_version", ">= 1.2");
+    requireTerraform(scope, 2);
   }
   // A plain reference: Terraform refuses `${...}` here (cdktf would write the resource's fqn so).
   deploy.lifecycle = { ...deploy.lifecycle, replaceTriggeredBy: [`${secrets.terraformResourceType}.${secrets.friendlyUniqueId}`] };

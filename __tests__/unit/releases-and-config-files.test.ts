@@ -193,6 +193,17 @@ describe("the secrets resource", () => {
     expect(warnings.some((w) => w.includes("secrets of config files are not compared"))).toBe(true);
   });
 
+  it("the stack requires the highest Terraform any of its resources needs, whatever the order they were made in", () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "jaws-secrets-unit-")) });
+    const stack = createStack(app, "s");
+    // terraform_data (>= 1.4) first, then a null_resource instance with secrets (replace_triggered_by, >= 1.2).
+    new SupervisorInstance(stack, "a", { ...BASE_OPTIONS, deployResource: "terraform_data" });
+    const b = new SupervisorInstance(stack, "b", { ...BASE_OPTIONS, name: "other", deployResource: "null_resource" });
+    new JawsService(stack, "web", { instance: b, command: ["x"], configFiles: [new ConfigFile(b, "site-conf", conf())] });
+    const json = JSON.parse(Testing.synth(stack as TerraformStack, true)) as Json;
+    expect(json.terraform.required_version).toBe(">= 1.4");
+  });
+
   it("with the key but without a variable: synth fails naming the variable and the config file", () => {
     process.env.JAWS_SECRETS_FINGERPRINT_KEY = "k1";
     expect(() => synth()).toThrow(/s\/supervisor\/site-conf\] secrets\.db: CI variable JAWS_DB_PW is not set/);
