@@ -24,13 +24,12 @@ import {
   sshLogOffset,
   sshOptions,
   sshRun,
-  startTestHost,
-  stopTestHost,
   type TestHostInfo,
   type TestUserRole,
 } from "../../testkit/test-host";
 import { DEPLOYMENT, GROUP, instanceDir, oneShot, shellLoop, stackName, type Variant } from "../../testkit/test-site";
 import { ANSIBLE_PACKAGES, AnsiblePeer, ansibleVersions, installAnsible } from "./ansible";
+import { withTestHost } from "./host";
 import { startLink } from "./link";
 import type { PartResult } from "./synth";
 import { type Goal, log, type Row, row } from "./table";
@@ -252,33 +251,23 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
   const notes = missing.length
     ? [`Ansible peers skipped: missing ${missing.join(", ")} (apt-get install ${ANSIBLE_PACKAGES.join(" ")})`]
     : [];
-  log("  starting the test host (waits while e2e tests hold its lock)...");
-  const waitStarted = Date.now();
-  const direct = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
-  const hostWaitMs = Date.now() - waitStarted;
-  notes.push(`deploy: the test host was up after ${(hostWaitMs / 1000).toFixed(0)} s (its lock, held by e2e tests, and its start)`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-deploy-"));
-  const link = await startLink(direct.port);
-  // Every tool reaches sshd through the link: the same host key, pinned at the link's port.
-  const info: TestHostInfo = { ...direct, port: link.port, knownHostsFile: path.join(tmp, "known_hosts") };
-  fs.writeFileSync(info.knownHostsFile, `[${info.host}]:${info.port} ${info.hostPublicKey}\n`);
-  const src = path.join(tmp, "baseline-src");
-  const peer = new AnsiblePeer(info, path.join(tmp, "ansible"));
-  let project: Project | undefined;
-  const cleanup = () => {
-    project?.remove();
-    link.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-    try {
-      for (const role of ROLES) resetUserHome(direct, role);
-    } finally {
-      stopTestHost(direct);
-    }
-  };
-  process.once("exit", cleanup); // Ctrl-C
-  const figures: Figure[] = [];
-  const links: LinkFigures[] = [];
-  try {
+  return withTestHost(async ({ info: direct, waitMs: hostWaitMs, onCleanup }) => {
+    notes.push(`deploy: the test host was up after ${(hostWaitMs / 1000).toFixed(0)} s (its lock, held by e2e tests, and its start)`);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-deploy-"));
+    const link = await startLink(direct.port);
+    // Every tool reaches sshd through the link: the same host key, pinned at the link's port.
+    const info: TestHostInfo = { ...direct, port: link.port, knownHostsFile: path.join(tmp, "known_hosts") };
+    fs.writeFileSync(info.knownHostsFile, `[${info.host}]:${info.port} ${info.hostPublicKey}\n`);
+    const src = path.join(tmp, "baseline-src");
+    const peer = new AnsiblePeer(info, path.join(tmp, "ansible"));
+    let project: Project | undefined;
+    onCleanup(() => {
+      project?.remove();
+      link.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    });
+    const figures: Figure[] = [];
+    const links: LinkFigures[] = [];
     for (const delayMs of o.delaysMs) {
       await link.setDelay(delayMs);
       const rttMs = await link.measureRtt(10);
@@ -379,17 +368,14 @@ export async function benchDeploy(o: DeployOptions): Promise<PartResult> {
         }
       }
     }
-  } finally {
-    process.removeListener("exit", cleanup);
-    cleanup();
-  }
-  const versions = ways.includes(TUNED) ? ansibleVersions() : undefined;
-  return {
-    rows: deployRows(figures, links),
-    details: { versions, links, figures },
-    tables: [peerTable(figures, links, versions), breakdownTable(figures, links)],
-    notes,
-  };
+    const versions = ways.includes(TUNED) ? ansibleVersions() : undefined;
+    return {
+      rows: deployRows(figures, links),
+      details: { versions, links, figures },
+      tables: [peerTable(figures, links, versions), breakdownTable(figures, links)],
+      notes,
+    };
+  });
 }
 
 const group = (figures: readonly Figure[], delayMs: number, via: Way, scenario: Scenario) =>

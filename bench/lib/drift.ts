@@ -7,28 +7,18 @@
  */
 import { run } from "../../testkit/commands";
 import { Project, REPO } from "../../testkit/project";
-import { ROLES, resetUserHome, runAsUser, startTestHost, stopTestHost } from "../../testkit/test-host";
+import { ROLES, runAsUser } from "../../testkit/test-host";
 import { instanceDir, SITE_NAME, siteBaseline, stackName } from "../../testkit/test-site";
+import { withTestHost } from "./host";
 import type { PartResult } from "./synth";
 import { log, type Row, row } from "./table";
 
 export async function benchDrift(repeats: number): Promise<PartResult> {
   log("== drift: local test host");
   if (process.getuid?.() !== 0) return { rows: [], details: {}, skipped: "not root: the test host needs root (users, sshd)" };
-  log("  starting the test host (waits while e2e tests hold its lock)...");
-  const info = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
-  const project = new Project(info, { viaApp: true });
-  const cleanup = () => {
-    project.remove();
-    try {
-      for (const role of ROLES) resetUserHome(info, role);
-    } finally {
-      stopTestHost(info);
-    }
-  };
-  process.once("exit", cleanup); // Ctrl-C
-  try {
-    for (const role of ROLES) resetUserHome(info, role);
+  return withTestHost(async ({ info, onCleanup }) => {
+    const project = new Project(info, { viaApp: true });
+    onCleanup(() => project.remove());
     log("  deploying the test site (untimed)");
     await project.deploy(siteBaseline());
     const drift = (...args: string[]) => {
@@ -80,8 +70,5 @@ export async function benchDrift(repeats: number): Promise<PartResult> {
       rows,
       details: { one, all, planOne, planAll, found, planned, stdin: "expectation sent over the one SSH session per instance" },
     };
-  } finally {
-    process.removeListener("exit", cleanup);
-    cleanup();
-  }
+  });
 }

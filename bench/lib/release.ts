@@ -18,16 +18,9 @@ import { start } from "../../testkit/commands";
 import { askDemo, buildDemoWheels, DEMO_PACKAGE, DEMO_SCRIPT } from "../../testkit/demo-package";
 import { restartedBetween, snapshot, supervisorState } from "../../testkit/processes";
 import { Project, REPO } from "../../testkit/project";
-import {
-  freeStablePort,
-  resetUserHome,
-  runAsUser,
-  sshOptions,
-  startTestHost,
-  stopTestHost,
-  type TestHostInfo,
-} from "../../testkit/test-host";
+import { freeStablePort, runAsUser, sshOptions, type TestHostInfo } from "../../testkit/test-host";
 import { baseline, instanceDir, type Variant } from "../../testkit/test-site";
+import { withTestHost } from "./host";
 import type { PartResult } from "./synth";
 import { log, type Row, row } from "./table";
 
@@ -136,100 +129,97 @@ programs=web,worker
 
 export async function benchRelease(repeats: number): Promise<PartResult> {
   log("release: versioned release upgrade and automatic rollback vs a pip install + restart script");
-  log("  starting the test host (waits while e2e tests hold its lock)...");
-  const info = await startTestHost({ lockTimeoutMs: 30 * 60_000 });
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-release-"));
-  fs.chmodSync(work, 0o755);
-  const wheels = path.join(work, "wheels");
-  const saved = { key: process.env[KEY_VARIABLE], secret: process.env[SECRET_VARIABLE] };
-  const env = { [KEY_VARIABLE]: `bench-${Date.now()}`, [SECRET_VARIABLE]: PASSWORD };
-  Object.assign(process.env, env); // the in-process synth reads them, as a deploy job's would
-  const project = new Project(info, { env });
-  const samples = { upgrade: [] as number[], rollback: [] as number[], baseUpgrade: [] as number[], baseRollback: [] as number[] };
-  let restarted = 0;
-  try {
-    for (const role of ["jaws", "jtm"] as const) resetUserHome(info, role);
-    // New versions every round: each upgrade builds its venv, as a real one does.
-    const v = (major: number, round: number) => `${major}.${round}`;
-    buildDemoWheels(
-      wheels,
-      Array.from({ length: repeats }, (_, r) => [{ version: v(1, r) }, { version: v(2, r) }, { version: v(3, r), crash: true }]).flat(),
-    );
-    const ours = [await freeStablePort(), await freeStablePort()];
-    const theirs = [await freeStablePort(), await freeStablePort()];
-    const deploy = async (version: string) => {
-      try {
-        await project.deploy(ourVariant(version, wheels, ours), { roles: ["jaws"] });
-        return true;
-      } catch {
-        return false;
+  return withTestHost(async ({ info }) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "jaws-bench-release-"));
+    fs.chmodSync(work, 0o755);
+    const wheels = path.join(work, "wheels");
+    const saved = { key: process.env[KEY_VARIABLE], secret: process.env[SECRET_VARIABLE] };
+    const env = { [KEY_VARIABLE]: `bench-${Date.now()}`, [SECRET_VARIABLE]: PASSWORD };
+    Object.assign(process.env, env); // the in-process synth reads them, as a deploy job's would
+    const project = new Project(info, { env });
+    const samples = { upgrade: [] as number[], rollback: [] as number[], baseUpgrade: [] as number[], baseRollback: [] as number[] };
+    let restarted = 0;
+    try {
+      // New versions every round: each upgrade builds its venv, as a real one does.
+      const v = (major: number, round: number) => `${major}.${round}`;
+      buildDemoWheels(
+        wheels,
+        Array.from({ length: repeats }, (_, r) => [{ version: v(1, r) }, { version: v(2, r) }, { version: v(3, r), crash: true }]).flat(),
+      );
+      const ours = [await freeStablePort(), await freeStablePort()];
+      const theirs = [await freeStablePort(), await freeStablePort()];
+      const deploy = async (version: string) => {
+        try {
+          await project.deploy(ourVariant(version, wheels, ours), { roles: ["jaws"] });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!(await deploy(v(1, 0)))) throw new Error("cold deploy of v1 failed");
+      const baseDir = await startBaseline(info, wheels, theirs, v(1, 0));
+      const script = (version: string) =>
+        start(
+          path.join(REPO, "bench", "baseline", "pip-restart.sh"),
+          [info.host, String(info.port), info.users.jtm.name, info.users.jtm.privateKeyPath, baseDir, version, wheels],
+          { env: { ...process.env, SSH_OPTS: sshOptions(info).join(" ") } },
+        ).done;
+
+      for (let i = 0; i < repeats; i++) {
+        log(`  round ${i + 1}/${repeats}`);
+        if (i > 0) {
+          // This round's v1, untimed (both sides).
+          if (!(await deploy(v(1, i)))) throw new Error("deploy of v1 failed");
+          await script(v(1, i));
+          await untilVersion([...ours, ...theirs], v(1, i));
+        }
+        const before = snapshot(undefined, ["jaws"]);
+        let t0 = Date.now();
+        if (!(await deploy(v(2, i)))) throw new Error("upgrade to v2 failed");
+        await untilVersion(ours, v(2, i));
+        samples.upgrade.push(Date.now() - t0);
+        restarted = restartedBetween(before, snapshot(undefined, ["jaws"])).restarted.length;
+
+        t0 = Date.now();
+        if (await deploy(v(3, i))) throw new Error("v3 (crashing) passed its health gate");
+        await untilVersion(ours, v(2, i));
+        samples.rollback.push(Date.now() - t0);
+
+        t0 = Date.now();
+        await script(v(2, i));
+        await untilVersion(theirs, v(2, i));
+        samples.baseUpgrade.push(Date.now() - t0);
+
+        t0 = Date.now();
+        await script(v(3, i)); // pip installs it, the restart leaves the programs crashing
+        await script(v(2, i));
+        await untilVersion(theirs, v(2, i));
+        samples.baseRollback.push(Date.now() - t0);
       }
-    };
-    if (!(await deploy(v(1, 0)))) throw new Error("cold deploy of v1 failed");
-    const baseDir = await startBaseline(info, wheels, theirs, v(1, 0));
-    const script = (version: string) =>
-      start(
-        path.join(REPO, "bench", "baseline", "pip-restart.sh"),
-        [info.host, String(info.port), info.users.jtm.name, info.users.jtm.privateKeyPath, baseDir, version, wheels],
-        { env: { ...process.env, SSH_OPTS: sshOptions(info).join(" ") } },
-      ).done;
-
-    for (let i = 0; i < repeats; i++) {
-      log(`  round ${i + 1}/${repeats}`);
-      if (i > 0) {
-        // This round's v1, untimed (both sides).
-        if (!(await deploy(v(1, i)))) throw new Error("deploy of v1 failed");
-        await script(v(1, i));
-        await untilVersion([...ours, ...theirs], v(1, i));
+      const state = supervisorState("jtm", `${baseDir}/supervisord.conf`);
+      log(`  baseline supervisord: ${Object.keys(state.processes).length} programs`);
+    } finally {
+      project.remove();
+      fs.rmSync(work, { recursive: true, force: true });
+      for (const [k, v] of [
+        [KEY_VARIABLE, saved.key],
+        [SECRET_VARIABLE, saved.secret],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
       }
-      const before = snapshot(undefined, ["jaws"]);
-      let t0 = Date.now();
-      if (!(await deploy(v(2, i)))) throw new Error("upgrade to v2 failed");
-      await untilVersion(ours, v(2, i));
-      samples.upgrade.push(Date.now() - t0);
-      restarted = restartedBetween(before, snapshot(undefined, ["jaws"])).restarted.length;
-
-      t0 = Date.now();
-      if (await deploy(v(3, i))) throw new Error("v3 (crashing) passed its health gate");
-      await untilVersion(ours, v(2, i));
-      samples.rollback.push(Date.now() - t0);
-
-      t0 = Date.now();
-      await script(v(2, i));
-      await untilVersion(theirs, v(2, i));
-      samples.baseUpgrade.push(Date.now() - t0);
-
-      t0 = Date.now();
-      await script(v(3, i)); // pip installs it, the restart leaves the programs crashing
-      await script(v(2, i));
-      await untilVersion(theirs, v(2, i));
-      samples.baseRollback.push(Date.now() - t0);
     }
-    const state = supervisorState("jtm", `${baseDir}/supervisord.conf`);
-    log(`  baseline supervisord: ${Object.keys(state.processes).length} programs`);
-  } finally {
-    for (const role of ["jaws", "jtm"] as const) resetUserHome(info, role);
-    project.remove();
-    fs.rmSync(work, { recursive: true, force: true });
-    for (const [k, v] of [
-      [KEY_VARIABLE, saved.key],
-      [SECRET_VARIABLE, saved.secret],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    stopTestHost(info);
-  }
-  const rows: Row[] = [
-    row("release", "upgrade v1 -> v2: deploy start to both programs answering on v2", "s", samples.upgrade, [
-      samples.baseUpgrade,
-      "pip install + restart script",
-    ]),
-    row("release", "v3 crashes at start: deploy start to v2 answering again (automatic rollback)", "s", samples.rollback, [
-      samples.baseRollback,
-      "script with v3, then again with v2 (no human delay)",
-    ]),
-    row("release", "processes restarted by the upgrade (the release's programs only)", "n", restarted, [2, "script: the group (2)"]),
-  ];
-  return { rows, details: { samples, repeats } };
+    const rows: Row[] = [
+      row("release", "upgrade v1 -> v2: deploy start to both programs answering on v2", "s", samples.upgrade, [
+        samples.baseUpgrade,
+        "pip install + restart script",
+      ]),
+      row("release", "v3 crashes at start: deploy start to v2 answering again (automatic rollback)", "s", samples.rollback, [
+        samples.baseRollback,
+        "script with v3, then again with v2 (no human delay)",
+      ]),
+      row("release", "processes restarted by the upgrade (the release's programs only)", "n", restarted, [2, "script: the group (2)"]),
+    ];
+    return { rows, details: { samples, repeats } };
+  });
 }
