@@ -1,3 +1,4 @@
+import { HOST_DIRECTORIES, HOST_FILES } from "../host-layout";
 import { RELEASES_DIRECTORY } from "../model/release";
 import { renderConfigFile } from "../render/config-file";
 import { Checks, type InstanceRule } from "./checks";
@@ -6,8 +7,12 @@ import { describe, type Problem } from "./problem";
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GROUP = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const FORMATS = ["ini", "env", "text"];
-/** What the instance directory holds already: a config file goes elsewhere (config/ say). */
-const RESERVED = ["bin", "lib", "log", "run", "secret", "state", ".deploy", "venv", RELEASES_DIRECTORY, "supervisord.conf"];
+/** What the instance directory holds already (its layout, the releases): a config file goes elsewhere (config/ say). */
+const RESERVED = new Set([
+  ...HOST_DIRECTORIES.map((d) => d.path.split("/")[0]),
+  ...Object.values(HOST_FILES).map((f) => f.split("/")[0]),
+  RELEASES_DIRECTORY,
+]);
 
 /** Config files: where they go, their mode, values and secrets, the template, and the programs' references. */
 export const configFilesRule: InstanceRule = (m) => {
@@ -20,7 +25,7 @@ export const configFilesRule: InstanceRule = (m) => {
     if (f.file.startsWith(`${m.dir}/`)) {
       const first = f.file.slice(m.dir.length + 1).split("/")[0];
       c.check(
-        !RESERVED.includes(first) && !first.startsWith("venv-"),
+        !RESERVED.has(first) && !first.startsWith("venv-"),
         "path",
         `${describe(f.declaredPath)} is in ${first}, which the instance itself uses: put config files in config/ (or elsewhere)`,
       );
