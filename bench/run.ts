@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { automationEnv, killRunning } from "../testkit/commands";
 import { benchDeploy } from "./lib/deploy";
+import { benchDrift } from "./lib/drift";
 import { benchRelease } from "./lib/release";
 import { benchFleet, benchPlan, benchSynth, type Context, type PartResult } from "./lib/synth";
 import { log, PARTS, type Part, type Row, ratio, renderTable } from "./lib/table";
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     deploy: () => benchDeploy({ repeats: deployRepeats, delaysMs, quick }),
     plan: () => benchPlan(c),
     release: () => benchRelease(deployRepeats),
-    drift: () => import("./lib/drift").then((m) => m.benchDrift(deployRepeats)),
+    drift: () => benchDrift(deployRepeats),
   };
   const rows: Row[] = [];
   const tables: string[] = [];
